@@ -1,0 +1,1 @@
+//! Examples of vk-monitor; see the files beside this crate's manifest.

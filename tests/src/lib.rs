@@ -1,0 +1,116 @@
+//! Cross-crate tests of vk-monitor: trybuild UI cases (`tests/ui`) and runtime integration
+//! tests (`tests/tests`). This library holds what those tests share.
+
+use std::sync::LazyLock;
+
+use vk_monitor::Exporter;
+
+/// The process's exporter, installed on first use. Test binaries are processes; tests inside
+/// one binary share it, so each test uses functions of its own.
+pub fn exporter() -> &'static Exporter {
+    static EXPORTER: LazyLock<Exporter> = LazyLock::new(|| {
+        Exporter::builder()
+            .service("vk-monitor-tests")
+            .version("0.0.0-test")
+            .environment("test")
+            .install()
+            .expect("installing the exporter in a fresh test process")
+    });
+    &EXPORTER
+}
+
+/// One sample of the text exposition: a series name, its labels and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+/// Parses the sample lines of a Prometheus text exposition (comments are skipped).
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| parse_sample(line).unwrap_or_else(|| panic!("unparsable sample line: {line}")))
+        .collect()
+}
+
+fn parse_sample(line: &str) -> Option<Sample> {
+    let (series, value) = line.rsplit_once(' ')?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        other => other.parse().ok()?,
+    };
+    let (name, labels) = match series.split_once('{') {
+        None => (series, Vec::new()),
+        Some((name, rest)) => (name, parse_labels(rest.strip_suffix('}')?)?),
+    };
+    Some(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+    })
+}
+
+fn parse_labels(mut rest: &str) -> Option<Vec<(String, String)>> {
+    let mut labels = Vec::new();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        labels.push((key.to_owned(), value));
+        rest = after[end + 1..].trim_start_matches(',');
+    }
+    Some(labels)
+}
+
+/// The value of the one series named `name` whose labels include all of `labels`.
+/// `None` when no series matches; panics when several do, since the test was ambiguous.
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let matching: Vec<Sample> = parse_exposition(text)
+        .into_iter()
+        .filter(|s| s.name == name)
+        .filter(|s| {
+            labels
+                .iter()
+                .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+        })
+        .collect();
+    match matching.as_slice() {
+        [] => None,
+        [one] => Some(one.value),
+        many => panic!("{} series match {name}{labels:?}: {many:?}", many.len()),
+    }
+}
+
+/// The current value of `name{labels}` in a fresh render of the process's exporter.
+pub fn current(name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    value(&exporter().render(), name, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_labels_and_values() {
+        let text = "# HELP x_total help\n# TYPE x_total counter\n\
+                    x_total{a=\"1\",b=\"q\\\"uote\"} 3\nplain 0.5\nh_bucket{le=\"+Inf\"} 2\n";
+        assert_eq!(value(text, "x_total", &[("a", "1")]), Some(3.0));
+        assert_eq!(value(text, "x_total", &[("b", "q\"uote")]), Some(3.0));
+        assert_eq!(value(text, "plain", &[]), Some(0.5));
+        assert_eq!(value(text, "h_bucket", &[("le", "+Inf")]), Some(2.0));
+        assert_eq!(value(text, "x_total", &[("a", "2")]), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The annotated function, parsed leniently: attributes, visibility and signature are parsed,
+//! the body is kept as tokens so that a mistake inside it is reported by rustc, not by us.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Attribute, Block, Expr, Signature, Stmt, Token, Visibility, braced, token};
+
+pub struct MonitoredFn {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub brace: token::Brace,
+    pub body: TokenStream,
+}
+
+impl Parse for MonitoredFn {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !looks_like_fn(input) {
+            return Err(syn::Error::new(
+                input.span(),
+                "#[monitored] only applies to functions and methods with a body",
+            ));
+        }
+        let sig: Signature = input.parse()?;
+        if input.peek(Token![;]) {
+            return Err(syn::Error::new(
+                input.span(),
+                "#[monitored] needs a function body: put it on the method in the `impl` block, \
+                 or on a default method that has a body",
+            ));
+        }
+        let content;
+        let brace = braced!(content in input);
+        // Inner attributes of the body (`#![allow(..)]`) apply to the whole function; moving
+        // them to the outside keeps them valid once the body is wrapped.
+        for mut inner in content.call(Attribute::parse_inner)? {
+            inner.style = syn::AttrStyle::Outer;
+            attrs.push(inner);
+        }
+        let body: TokenStream = content.parse()?;
+        Ok(MonitoredFn {
+            attrs,
+            vis,
+            sig,
+            brace,
+            body,
+        })
+    }
+}
+
+fn looks_like_fn(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.parse::<Option<Token![const]>>().is_ok()
+        && fork.parse::<Option<Token![async]>>().is_ok()
+        && fork.parse::<Option<Token![unsafe]>>().is_ok()
+        && fork.parse::<Option<syn::Abi>>().is_ok()
+        && fork.peek(Token![fn])
+}
+
+impl MonitoredFn {
+    /// Checks what the signature alone can rule out, reporting every problem.
+    pub fn validate(&self, errors: &mut crate::attr::Errors) {
+        if let Some(constness) = &self.sig.constness {
+            errors.push_at(
+                constness.span,
+                "#[monitored] cannot instrument a `const fn`: it records metrics and reads the \
+                 clock at run time, which a `const fn` cannot do",
+            );
+        }
+        if let Some(abi) = &self.sig.abi {
+            errors.push_at(
+                abi.span(),
+                "#[monitored] cannot instrument an `extern` fn: a panic cannot unwind across \
+                 its ABI, so the call could not be recorded; annotate a plain Rust fn that it calls",
+            );
+        }
+    }
+
+    pub fn has_attr(&self, name: &str) -> bool {
+        self.attrs.iter().any(|attr| attr.path().is_ident(name))
+    }
+
+    pub fn body_span(&self) -> Span {
+        self.brace.span.join()
+    }
+
+    /// The shape `#[async_trait]` leaves behind: a sync fn whose body ends in
+    /// `Box::pin(async move { .. })`. Returns the statements before that call and the call.
+    pub fn async_trait_body(&self) -> Option<(Vec<Stmt>, syn::ExprCall)> {
+        if self.sig.asyncness.is_some() {
+            return None;
+        }
+        let mut stmts = syn::parse::Parser::parse2(Block::parse_within, self.body.clone()).ok()?;
+        let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.pop() else {
+            return None;
+        };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let mut segments = func.path.segments.iter().rev();
+        let is_box_pin = segments.next().is_some_and(|s| s.ident == "pin")
+            && segments.next().is_some_and(|s| s.ident == "Box");
+        let wraps_async_block = call.args.len() == 1 && matches!(call.args[0], Expr::Async(_));
+        (is_box_pin && wraps_async_block).then_some((stmts, call))
+    }
+}

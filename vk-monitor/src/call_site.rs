@@ -1,0 +1,244 @@
+//! Per-call-site metric handles and the guard that records one call.
+//!
+//! Each `#[monitored]` function owns one `static CallSite`. Its handles are registered on the
+//! first call after the exporter is installed, then reused: the steady state is a few atomic
+//! operations and two clock reads, with no registry lookup, label hashing or allocation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use metrics::{Counter, Gauge, Histogram, SharedString};
+use quanta::Instant;
+
+use crate::metric_names::{
+    FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL,
+    FUNCTION_ERRORS_TOTAL,
+};
+use crate::outcome::Outcome;
+
+/// Set once a recorder is installed. Until then call sites record nothing and cache nothing,
+/// so a function called before installation still records every call after it.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn start_recording() {
+    RECORDING.store(true, Ordering::Release);
+}
+
+/// The `result` label of a finished call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallResult {
+    Ok = 0,
+    Error = 1,
+    Panic = 2,
+    Cancelled = 3,
+}
+
+impl CallResult {
+    const fn label(self) -> &'static str {
+        match self {
+            CallResult::Ok => "ok",
+            CallResult::Error => "error",
+            CallResult::Panic => "panic",
+            CallResult::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Handles shared by every call of a site, registered on its first recorded call.
+struct SiteHandles {
+    function: SharedString,
+    in_flight: Gauge,
+}
+
+#[doc(hidden)]
+pub struct CallSite {
+    name: &'static str,
+    module: &'static str,
+    #[allow(dead_code)] // the Sentry span operation; read once spans are recorded
+    op: &'static str,
+    handles: OnceLock<SiteHandles>,
+    /// Per `CallResult`, registered on the first call that ends that way, so a function that
+    /// never panics exports no panic histogram.
+    by_result: [OnceLock<(Counter, Histogram)>; 4],
+    /// `function_errors_total` per kind. Kinds are `&'static str` and few; errors are the
+    /// cold path, so a short list behind a lock is enough.
+    error_kinds: Mutex<Vec<(&'static str, Counter)>>,
+}
+
+impl CallSite {
+    pub const fn new(name: &'static str, module: &'static str, op: &'static str) -> Self {
+        CallSite {
+            name,
+            module,
+            op,
+            handles: OnceLock::new(),
+            by_result: [const { OnceLock::new() }; 4],
+            error_kinds: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Starts recording a call of a free function: `function` is the fn name.
+    #[inline]
+    pub fn enter(&'static self) -> CallGuard {
+        self.enter_labelled(|| SharedString::const_str(self.name))
+    }
+
+    /// Starts recording a call of a method of `T`: `function` is `T::method`.
+    #[inline]
+    pub fn enter_method<T: ?Sized>(&'static self) -> CallGuard {
+        self.enter_labelled(|| {
+            let owner = short_type_name(std::any::type_name::<T>());
+            SharedString::from(format!("{owner}::{}", self.name))
+        })
+    }
+
+    #[inline]
+    fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
+        if !RECORDING.load(Ordering::Acquire) {
+            return CallGuard {
+                call: None,
+                outcome: None,
+                early_exit: CallResult::Cancelled,
+            };
+        }
+        let handles = self.handles.get_or_init(|| {
+            let function = function();
+            let in_flight = metrics::gauge!(
+                FUNCTION_CALLS_IN_FLIGHT,
+                "function" => function.clone(),
+                "module" => self.module,
+            );
+            SiteHandles {
+                function,
+                in_flight,
+            }
+        });
+        handles.in_flight.increment(1.0);
+        CallGuard {
+            call: Some(ActiveCall {
+                site: self,
+                handles,
+                start: Instant::now(),
+            }),
+            outcome: None,
+            early_exit: CallResult::Cancelled,
+        }
+    }
+
+    fn result_handles(&self, handles: &SiteHandles, result: CallResult) -> &(Counter, Histogram) {
+        self.by_result[result as usize].get_or_init(|| {
+            let labels = [
+                ("function", handles.function.clone()),
+                ("module", SharedString::const_str(self.module)),
+                ("result", SharedString::const_str(result.label())),
+            ];
+            (
+                metrics::counter!(FUNCTION_CALLS_TOTAL, &labels),
+                metrics::histogram!(FUNCTION_CALL_DURATION_SECONDS, &labels),
+            )
+        })
+    }
+
+    fn count_error(&self, handles: &SiteHandles, kind: &'static str) {
+        let mut kinds = self
+            .error_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = kinds.iter().find(|(known, _)| *known == kind) {
+            counter.increment(1);
+            return;
+        }
+        let counter = metrics::counter!(
+            FUNCTION_ERRORS_TOTAL,
+            "function" => handles.function.clone(),
+            "module" => self.module,
+            "kind" => kind,
+        );
+        counter.increment(1);
+        kinds.push((kind, counter));
+    }
+}
+
+/// `my_crate::api::Repo<T>` → `Repo`: a label value that is short and the same for every
+/// instantiation of a generic type.
+fn short_type_name(full: &str) -> &str {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::")
+        .next()
+        .unwrap_or(base)
+        .trim_start_matches(['&', '*'])
+        .trim_start_matches("mut ")
+}
+
+struct ActiveCall {
+    site: &'static CallSite,
+    handles: &'static SiteHandles,
+    start: Instant,
+}
+
+/// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
+/// panic (the thread is unwinding) or a cancellation (the future was dropped) without one.
+#[doc(hidden)]
+#[must_use = "the call is recorded when the guard is dropped"]
+pub struct CallGuard {
+    call: Option<ActiveCall>,
+    outcome: Option<Outcome>,
+    early_exit: CallResult,
+}
+
+impl CallGuard {
+    /// Records the call with this outcome.
+    #[inline]
+    pub fn finish(mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+    }
+
+    /// For bodies that run inline (`#[track_caller]` fns): leaving without a value is an early
+    /// `return` or `?`, not a cancellation, and its value cannot be seen; count it as ok.
+    #[inline]
+    pub fn count_early_exit_as_ok(&mut self) {
+        self.early_exit = CallResult::Ok;
+    }
+}
+
+impl Drop for CallGuard {
+    #[inline]
+    fn drop(&mut self) {
+        let Some(call) = self.call.take() else {
+            return;
+        };
+        let elapsed = call.start.elapsed().as_secs_f64();
+        let (result, error_kind) = match self.outcome {
+            Some(Outcome::Ok) => (CallResult::Ok, None),
+            Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
+            None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
+            None => (self.early_exit, None),
+        };
+        let (calls, duration) = call.site.result_handles(call.handles, result);
+        calls.increment(1);
+        duration.record(elapsed);
+        call.handles.in_flight.decrement(1.0);
+        if let Some(kind) = error_kind {
+            call.site.count_error(call.handles, kind);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_are_shortened_to_the_bare_type() {
+        assert_eq!(
+            short_type_name("app::repo::CallRepository"),
+            "CallRepository"
+        );
+        assert_eq!(
+            short_type_name("app::Cache<alloc::string::String, u8>"),
+            "Cache"
+        );
+        assert_eq!(short_type_name("&app::Service"), "Service");
+        assert_eq!(short_type_name("Plain"), "Plain");
+    }
+}

@@ -1,0 +1,349 @@
+//! The Prometheus exporter: installs the global `metrics` recorder with real histogram buckets,
+//! keeps it trimmed, describes every metric, and renders the text exposition for `GET /metrics`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::metric_names::{self, BUILD_INFO};
+
+/// The `Content-Type` of the Prometheus text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Histogram buckets, in seconds, for every histogram without its own: from 0.5 ms, for fast
+/// function calls, to 10 s, for slow requests.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static INSTALLED: OnceLock<Exporter> = OnceLock::new();
+
+/// The installed Prometheus exporter. Cheap to clone.
+///
+/// ```no_run
+/// # fn main() -> Result<(), vk_monitor::ExporterError> {
+/// let exporter = vk_monitor::Exporter::builder()
+///     .service(env!("CARGO_PKG_NAME"))
+///     .version(env!("CARGO_PKG_VERSION"))
+///     .environment("production")
+///     .install()?;
+/// let app: axum::Router = axum::Router::new().merge(exporter.router());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Exporter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handle: PrometheusHandle,
+    process: Option<metrics_process::Collector>,
+}
+
+impl Exporter {
+    /// Starts configuring an exporter.
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder::default()
+    }
+
+    /// Installs an exporter with the default configuration.
+    pub fn install() -> Result<Exporter, ExporterError> {
+        ExporterBuilder::default().install()
+    }
+
+    /// The exporter installed in this process, if any.
+    pub fn global() -> Option<&'static Exporter> {
+        INSTALLED.get()
+    }
+
+    /// Renders every metric in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        if let Some(process) = &self.inner.process {
+            process.collect();
+        }
+        self.inner.handle.render()
+    }
+
+    /// A router serving `GET /metrics`. Merge it into the application's router.
+    pub fn router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let exporter = self.clone();
+        Router::new().route("/metrics", get(move || async move { exporter.response() }))
+    }
+
+    /// The `/metrics` response: the exposition with its versioned content type.
+    pub fn response(&self) -> Response {
+        ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], self.render()).into_response()
+    }
+}
+
+impl fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exporter").finish_non_exhaustive()
+    }
+}
+
+/// Configuration of the [`Exporter`], with defaults suited to a web service.
+#[derive(Clone, Debug)]
+pub struct ExporterBuilder {
+    buckets: Vec<f64>,
+    metric_buckets: Vec<(String, Vec<f64>)>,
+    service: Option<Cow<'static, str>>,
+    version: Cow<'static, str>,
+    environment: Cow<'static, str>,
+    upkeep_interval: Duration,
+    process_metrics: bool,
+}
+
+impl Default for ExporterBuilder {
+    fn default() -> Self {
+        ExporterBuilder {
+            buckets: DEFAULT_BUCKETS.to_vec(),
+            metric_buckets: Vec::new(),
+            service: None,
+            version: Cow::Borrowed("unknown"),
+            environment: Cow::Borrowed("development"),
+            upkeep_interval: Duration::from_secs(5),
+            process_metrics: true,
+        }
+    }
+}
+
+impl ExporterBuilder {
+    /// Buckets (upper bounds, in the metric's unit) for every histogram without its own.
+    /// Default: [`DEFAULT_BUCKETS`].
+    pub fn buckets(mut self, bounds: &[f64]) -> Self {
+        self.buckets = bounds.to_vec();
+        self
+    }
+
+    /// Buckets for one histogram, by its full name.
+    pub fn buckets_for(mut self, metric: impl Into<String>, bounds: &[f64]) -> Self {
+        self.metric_buckets.push((metric.into(), bounds.to_vec()));
+        self
+    }
+
+    /// The `service` label of `build_info`. Default: the executable's file name.
+    pub fn service(mut self, service: impl Into<Cow<'static, str>>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The `version` label of `build_info`. Default: `unknown`.
+    pub fn version(mut self, version: impl Into<Cow<'static, str>>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The `environment` label of `build_info`. Default: `development`.
+    pub fn environment(mut self, environment: impl Into<Cow<'static, str>>) -> Self {
+        self.environment = environment.into();
+        self
+    }
+
+    /// How often histogram samples are folded into buckets. Default: 5 s.
+    pub fn upkeep_interval(mut self, interval: Duration) -> Self {
+        self.upkeep_interval = interval;
+        self
+    }
+
+    /// Whether to export `process_*` metrics (CPU, memory, file descriptors, start time).
+    /// Default: on.
+    pub fn process_metrics(mut self, enabled: bool) -> Self {
+        self.process_metrics = enabled;
+        self
+    }
+
+    /// Installs the recorder for the whole process and starts its upkeep thread.
+    ///
+    /// Functions annotated with `#[monitored]` start recording from this moment, including
+    /// those already called before it.
+    ///
+    /// # Errors
+    ///
+    /// Invalid buckets, a second installation, another `metrics` recorder already installed,
+    /// or a failure to start the upkeep thread.
+    pub fn install(self) -> Result<Exporter, ExporterError> {
+        validate_buckets(None, &self.buckets)?;
+        for (metric, bounds) in &self.metric_buckets {
+            validate_buckets(Some(metric), bounds)?;
+        }
+        // Serialises installs, so that two racing calls get one exporter and one error.
+        static INSTALLING: Mutex<()> = Mutex::new(());
+        let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+        if INSTALLED.get().is_some() {
+            return Err(ExporterError::AlreadyInstalled);
+        }
+
+        let mut builder = PrometheusBuilder::new()
+            .set_buckets(&self.buckets)
+            .map_err(|err| ExporterError::buckets(None, &self.buckets, err))?;
+        for (metric, bounds) in &self.metric_buckets {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(metric.clone()), bounds)
+                .map_err(|err| ExporterError::buckets(Some(metric), bounds, err))?;
+        }
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).map_err(|_| ExporterError::OtherRecorder)?;
+
+        // `build_recorder` runs no upkeep: without it histogram samples pile up between scrapes.
+        let upkeep = handle.clone();
+        let interval = self.upkeep_interval;
+        std::thread::Builder::new()
+            .name("vk-monitor-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(interval);
+                    upkeep.run_upkeep();
+                }
+            })
+            .map_err(ExporterError::UpkeepThread)?;
+
+        metric_names::describe();
+        let service = self.service.unwrap_or_else(executable_name);
+        metrics::gauge!(
+            BUILD_INFO,
+            "service" => service,
+            "version" => self.version,
+            "environment" => self.environment,
+        )
+        .set(1.0);
+        let process = self.process_metrics.then(|| {
+            let collector = metrics_process::Collector::default();
+            collector.describe();
+            collector.collect();
+            collector
+        });
+        // Calibrate the call-site clock now rather than in the first monitored call.
+        let _ = quanta::Instant::now();
+
+        let exporter = Exporter {
+            inner: Arc::new(Inner { handle, process }),
+        };
+        let _ = INSTALLED.set(exporter.clone());
+        crate::call_site::start_recording();
+        Ok(exporter)
+    }
+}
+
+fn executable_name() -> Cow<'static, str> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .map_or(Cow::Borrowed("unknown_service"), Cow::Owned)
+}
+
+fn validate_buckets(metric: Option<&str>, bounds: &[f64]) -> Result<(), ExporterError> {
+    let problem = if bounds.is_empty() {
+        Some("at least one bucket is needed")
+    } else if bounds.iter().any(|b| !b.is_finite()) {
+        Some("bounds must be finite (the +Inf bucket is always added)")
+    } else if bounds.windows(2).any(|w| w[0] >= w[1]) {
+        Some("bounds must be strictly increasing")
+    } else {
+        None
+    };
+    match problem {
+        Some(reason) => Err(ExporterError::InvalidBuckets {
+            metric: metric.map(str::to_owned),
+            bounds: bounds.to_vec(),
+            reason: reason.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Why the exporter could not be installed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExporterError {
+    /// [`ExporterBuilder::install`] was already called in this process.
+    AlreadyInstalled,
+    /// Another `metrics` recorder is installed for the process.
+    OtherRecorder,
+    /// Histogram buckets that cannot form a histogram.
+    InvalidBuckets {
+        /// The histogram they were given for; `None` for the default buckets.
+        metric: Option<String>,
+        /// The bounds as given.
+        bounds: Vec<f64>,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// The upkeep thread could not be started.
+    UpkeepThread(std::io::Error),
+}
+
+impl ExporterError {
+    fn buckets(metric: Option<&str>, bounds: &[f64], err: impl fmt::Display) -> Self {
+        ExporterError::InvalidBuckets {
+            metric: metric.map(str::to_owned),
+            bounds: bounds.to_vec(),
+            reason: err.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ExporterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExporterError::AlreadyInstalled => {
+                f.write_str("the vk-monitor exporter is already installed in this process")
+            }
+            ExporterError::OtherRecorder => f.write_str(
+                "another metrics recorder is already installed in this process; \
+                 vk-monitor needs its own Prometheus recorder",
+            ),
+            ExporterError::InvalidBuckets {
+                metric,
+                bounds,
+                reason,
+            } => {
+                let metric = metric.as_deref().unwrap_or("the default histogram buckets");
+                write!(f, "invalid buckets {bounds:?} for {metric}: {reason}")
+            }
+            ExporterError::UpkeepThread(err) => {
+                write!(f, "could not start the metrics upkeep thread: {err}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExporterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExporterError::UpkeepThread(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_buckets_are_rejected_with_the_reason() {
+        let err = validate_buckets(Some("x_seconds"), &[0.1, 0.1]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid buckets [0.1, 0.1] for x_seconds: bounds must be strictly increasing"
+        );
+        assert!(validate_buckets(None, &[]).is_err());
+        assert!(validate_buckets(None, &[1.0, f64::INFINITY]).is_err());
+        assert!(validate_buckets(None, DEFAULT_BUCKETS).is_ok());
+    }
+}

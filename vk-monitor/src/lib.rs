@@ -1,0 +1,92 @@
+//! Production monitoring for axum/tokio services, from one attribute.
+//!
+//! `#[monitored]` on a function records, for every call, Prometheus RED metrics through
+//! handles cached at the call site:
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `function_calls_total` | counter | `function`, `module`, `result` (`ok`, `error`, `panic`, `cancelled`) |
+//! | `function_call_duration_seconds` | histogram | `function`, `module`, `result` |
+//! | `function_calls_in_flight` | gauge | `function`, `module` |
+//! | `function_errors_total` | counter | `function`, `module`, `kind` |
+//!
+//! [`Exporter`] installs the Prometheus recorder and serves the text exposition on
+//! `GET /metrics`.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use vk_monitor::{Exporter, monitored};
+//!
+//! #[monitored]
+//! async fn hello() -> &'static str {
+//!     "hello"
+//! }
+//!
+//! # fn main() -> Result<(), vk_monitor::ExporterError> {
+//! let exporter = Exporter::install()?;
+//! let app: Router = Router::new().route("/", get(hello)).merge(exporter.router());
+//! # Ok(()) }
+//! ```
+//!
+//! # What counts as an error
+//!
+//! The outcome of a call follows from its return type, with no bound on the user's types:
+//!
+//! - `Result<T, E>`: `Err` is an error, unless `E` implements [`MonitoredError`] and says
+//!   otherwise (an API error enum can report its 4xx variants as not errors, and name each
+//!   variant in the `kind` label). `Ok` is ok, unless it holds a 5xx response.
+//! - `http::Response<B>` (axum's `Response`), `http::StatusCode`, `(StatusCode, T)`: an error
+//!   when the status is 5xx.
+//! - Anything else, including generic return types: ok.
+//!
+//! `#[monitored(ok_if = path)]` or `#[monitored(error_if = path)]` override this with a
+//! `fn(&ReturnType) -> bool`. A panic is counted as `result="panic"` (and keeps unwinding), a
+//! future dropped before it completes as `result="cancelled"`.
+//!
+//! # Arguments
+//!
+//! - `name = "..."`: the `function` label (default: the fn name, `Type::method` for methods
+//!   with a `self` receiver).
+//! - `op = "..."`: the operation kind, such as `"db.query"` (default `"function"`).
+//! - `ok_if = path`, `error_if = path`: see above; at most one of them.
+//! - `crate = path`: where `vk_monitor` is, if the dependency is renamed.
+//!
+//! # Features
+//!
+//! - `enabled` (default): instrumentation on. Without it, `#[monitored]` still checks its
+//!   arguments and emits the function unchanged.
+
+mod call_site;
+mod exporter;
+pub mod metric_names;
+mod outcome;
+
+pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
+pub use outcome::{MonitoredError, Outcome};
+pub use vk_monitor_macros::monitored;
+
+/// Support for the macro expansions. Not public API: no semver promise.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call_site::{CallGuard, CallSite};
+    pub use crate::outcome::Outcome;
+    pub use crate::outcome::probe::{
+        ByDefault, ByErrorOnly, ByResultOnly, ByStatus, ByValueAndError, ByValueOnly, Probe,
+    };
+
+    /// Classifies a returned value by its type (autoref specialization: the most specific
+    /// trait whose impl applies wins, with no bound required of the user's types).
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __vk_outcome_of {
+        ($value:expr) => {{
+            #[allow(unused_imports)]
+            use $crate::__private::{
+                ByDefault as _, ByErrorOnly as _, ByResultOnly as _, ByStatus as _,
+                ByValueAndError as _, ByValueOnly as _,
+            };
+            (&&&&$crate::__private::Probe($value)).__vk_outcome()
+        }};
+    }
+    pub use crate::__vk_outcome_of as outcome_of;
+}
