@@ -8,8 +8,8 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::visit::Visit;
-use syn::{LitStr, ReturnType, Type};
+use syn::visit_mut::{self, VisitMut};
+use syn::{LitStr, ReturnType, Token, Type};
 
 use crate::attr::{Classifier, Errors, MonitoredArgs};
 use crate::item::MonitoredFn;
@@ -144,19 +144,26 @@ fn path_span(path: &syn::Path) -> Span {
         .map_or_else(Span::call_site, |s| s.ident.span())
 }
 
-/// The declared return type, where it can be written in a closure or a turbofish:
-/// not for `impl Trait`, which only a function signature may name.
-fn nameable_return_type(output: &ReturnType) -> Option<&Type> {
+/// The declared return type as a closure, `let` or turbofish may write it: `impl Trait`, which
+/// only a signature may name, becomes `_`, so that the rest (say the error type of
+/// `Result<impl Display, MyError>`) is still known before the value is classified.
+fn nameable_return_type(output: &ReturnType) -> Option<Type> {
     let ReturnType::Type(_, ty) = output else {
         return None;
     };
-    struct FindImpl(bool);
-    impl<'ast> Visit<'ast> for FindImpl {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
+    struct InferImpl;
+    impl VisitMut for InferImpl {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
         }
     }
-    let mut finder = FindImpl(false);
-    finder.visit_type(ty);
-    (!finder.0).then_some(&**ty)
+    let mut ty = (**ty).clone();
+    InferImpl.visit_type_mut(&mut ty);
+    Some(ty)
 }

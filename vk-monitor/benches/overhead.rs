@@ -1,1 +1,183 @@
+//! Call overhead of `#[monitored]`: ns per call of a trivial sync fn and a trivial async fn
+//! (polled once to completion, no runtime), side by side with the same fn bare, timed by a
+//! `std::time::Instant` pair (the floor of any duration metric), recording the same metrics
+//! through `metrics` macros with literal labels (the naive way), and under autometrics 3
+//! `#[autometrics]`. The Prometheus exporter is installed first, so every variant records
+//! into the real recorder.
+//!
+//! ```text
+//! cargo bench -p vk-monitor --features bench-compare --bench overhead
+//! ```
+//!
+//! Without the `bench-compare` feature the autometrics variant is left out.
 
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group};
+use metrics::{counter, gauge, histogram};
+use vk_monitor::{Exporter, monitored};
+
+mod bare {
+    #[inline(never)]
+    pub fn add(a: u64, b: u64) -> u64 {
+        a + b
+    }
+
+    #[inline(never)]
+    pub async fn add_async(a: u64, b: u64) -> u64 {
+        a + b
+    }
+}
+
+/// Times `$body` with an `Instant` pair and discards the duration.
+macro_rules! timed {
+    ($body:expr) => {{
+        let start = Instant::now();
+        let out = $body;
+        black_box(start.elapsed());
+        out
+    }};
+}
+
+mod instant_pair {
+    use super::*;
+
+    #[inline(never)]
+    pub fn add(a: u64, b: u64) -> u64 {
+        timed!(a + b)
+    }
+
+    #[inline(never)]
+    pub async fn add_async(a: u64, b: u64) -> u64 {
+        timed!(a + b)
+    }
+}
+
+mod monitored {
+    use super::*;
+
+    #[monitored]
+    #[inline(never)]
+    pub fn add(a: u64, b: u64) -> u64 {
+        a + b
+    }
+
+    #[monitored]
+    #[inline(never)]
+    pub async fn add_async(a: u64, b: u64) -> u64 {
+        a + b
+    }
+}
+
+/// What `#[monitored]` records on the Ok path, through `metrics` macros with literal labels:
+/// every call looks its series up by name and labels.
+macro_rules! record_naively {
+    ($function:literal, $body:expr) => {{
+        let in_flight = gauge!(
+            "function_calls_in_flight", "function" => $function, "module" => "overhead"
+        );
+        in_flight.increment(1.0);
+        let start = Instant::now();
+        let out = $body;
+        let elapsed = start.elapsed().as_secs_f64();
+        counter!(
+            "function_calls_total",
+            "function" => $function, "module" => "overhead", "result" => "ok"
+        )
+        .increment(1);
+        histogram!(
+            "function_call_duration_seconds",
+            "function" => $function, "module" => "overhead", "result" => "ok"
+        )
+        .record(elapsed);
+        in_flight.decrement(1.0);
+        out
+    }};
+}
+
+mod metrics_macros {
+    use super::*;
+
+    #[inline(never)]
+    pub fn add(a: u64, b: u64) -> u64 {
+        record_naively!("add", a + b)
+    }
+
+    #[inline(never)]
+    pub async fn add_async(a: u64, b: u64) -> u64 {
+        record_naively!("add_async", a + b)
+    }
+}
+
+#[cfg(feature = "bench-compare")]
+mod autometrics {
+    use autometrics::autometrics;
+
+    #[autometrics]
+    #[inline(never)]
+    pub fn add(a: u64, b: u64) -> u64 {
+        a + b
+    }
+
+    #[autometrics]
+    #[inline(never)]
+    pub async fn add_async(a: u64, b: u64) -> u64 {
+        a + b
+    }
+}
+
+/// Polls a future that never waits to completion.
+fn poll_once<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => unreachable!("the benchmarked futures complete on their first poll"),
+    }
+}
+
+/// Benchmarks `f(1, 2)`, with both inputs and the output black-boxed (`iter` does the output).
+fn variant<T>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, f: impl Fn(u64, u64) -> T) {
+    group.bench_function(name, |b| b.iter(|| f(black_box(1), black_box(2))));
+}
+
+fn sync_fn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sync");
+    variant(&mut group, "bare", bare::add);
+    variant(&mut group, "instant_pair", instant_pair::add);
+    variant(&mut group, "monitored", monitored::add);
+    variant(&mut group, "metrics_macros", metrics_macros::add);
+    #[cfg(feature = "bench-compare")]
+    variant(&mut group, "autometrics", autometrics::add);
+    group.finish();
+}
+
+fn async_fn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("async");
+    variant(&mut group, "bare", |a, b| poll_once(bare::add_async(a, b)));
+    variant(&mut group, "instant_pair", |a, b| {
+        poll_once(instant_pair::add_async(a, b))
+    });
+    variant(&mut group, "monitored", |a, b| {
+        poll_once(monitored::add_async(a, b))
+    });
+    variant(&mut group, "metrics_macros", |a, b| {
+        poll_once(metrics_macros::add_async(a, b))
+    });
+    #[cfg(feature = "bench-compare")]
+    variant(&mut group, "autometrics", |a, b| {
+        poll_once(autometrics::add_async(a, b))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sync_fn, async_fn);
+
+fn main() {
+    // Every variant records into the real recorder.
+    Exporter::install().expect("install the Prometheus exporter");
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,6 @@
+use vk_monitor::monitored;
+
+#[monitored(op)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use vk_monitor::monitored;
+
+#[monitored(name = "first", name = "second")]
+fn checkout() {}
+
+fn main() {}

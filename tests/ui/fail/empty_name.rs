@@ -1,0 +1,6 @@
+use vk_monitor::monitored;
+
+#[monitored(name = "  ")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use vk_monitor::monitored;
+
+#[monitored(name "checkout")]
+fn checkout() {}
+
+fn main() {}

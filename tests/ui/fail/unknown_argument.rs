@@ -1,0 +1,6 @@
+use vk_monitor::monitored;
+
+#[monitored(nmae = "checkout")]
+fn checkout() {}
+
+fn main() {}
