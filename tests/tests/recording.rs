@@ -124,7 +124,7 @@ fn a_future_dropped_mid_await_is_cancelled() {
 #[monitored]
 async fn concurrent_step(i: u64) -> Result<u64, String> {
     tokio::task::yield_now().await;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         Err(format!("{i} is a multiple of ten"))
     } else {
         Ok(i)
@@ -257,7 +257,7 @@ fn http_values_are_errors_only_when_5xx() {
 }
 
 fn is_even(n: &u32) -> bool {
-    n % 2 == 0
+    n.is_multiple_of(2)
 }
 
 #[monitored(ok_if = is_even)]

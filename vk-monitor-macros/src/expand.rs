@@ -14,7 +14,9 @@ use syn::{LitStr, ReturnType, Token, Type};
 use crate::attr::{Classifier, Errors, MonitoredArgs};
 use crate::item::MonitoredFn;
 
-pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
+/// `enabled`: whether instrumentation is on (the `enabled` feature); off, a valid item is
+/// returned unchanged.
+pub fn monitored(args: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
     let mut errors = Errors::default();
     let args = MonitoredArgs::parse(args)
         .map_err(|err| errors.push(err))
@@ -26,7 +28,7 @@ pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
         func.validate(&mut errors);
     }
     match (errors.finish(), args, func) {
-        (Ok(()), Some(args), Some(func)) if cfg!(feature = "enabled") => expand(&args, &func),
+        (Ok(()), Some(args), Some(func)) if enabled => expand(&args, &func),
         (Ok(()), ..) => item,
         // Keep the user's item so that rustc and rust-analyzer still see it.
         (Err(err), ..) => {
@@ -94,14 +96,12 @@ fn expand(args: &MonitoredArgs, func: &MonitoredFn) -> TokenStream {
         if sig.asyncness.is_some() {
             // Fix the block's output type before its body is checked, so `?` conversions and
             // coercions in the body see the declared return type, as they would without us.
-            let typed = ret.map(|ret| {
-                quote! {
-                    #[allow(unreachable_code)]
-                    if let ::core::option::Option::Some(__vk_ret) = ::core::option::Option::None::<#ret> {
-                        return __vk_ret;
-                    }
+            let typed = quote! {
+                #[allow(unreachable_code)]
+                if let ::core::option::Option::Some(__vk_ret) = ::core::option::Option::None::<#ret> {
+                    return __vk_ret;
                 }
-            });
+            };
             quote! {
                 let __vk_guard = #enter;
                 let __vk_out = async move { #typed #user_body }.await;
@@ -110,20 +110,18 @@ fn expand(args: &MonitoredArgs, func: &MonitoredFn) -> TokenStream {
         } else if func.has_attr("track_caller") {
             // A closure would hide the caller's location from the body, so the body runs
             // inline; only its final value can be classified here.
-            let annotation = ret.map(|ret| quote!(: #ret));
             quote! {
                 let mut __vk_guard = #enter;
                 __vk_guard.count_early_exit_as_ok();
-                let __vk_out #annotation = #block;
+                let __vk_out: #ret = #block;
                 #record
             }
         } else {
             // The closure turns every `return` and `?` of the body into a value we can classify.
-            let arrow = ret.map(|ret| quote!(-> #ret));
             quote! {
                 let __vk_guard = #enter;
                 #[allow(clippy::redundant_closure_call)]
-                let __vk_out = (move || #arrow #block)();
+                let __vk_out = (move || -> #ret #block)();
                 #record
             }
         }
@@ -147,9 +145,12 @@ fn path_span(path: &syn::Path) -> Span {
 /// The declared return type as a closure, `let` or turbofish may write it: `impl Trait`, which
 /// only a signature may name, becomes `_`, so that the rest (say the error type of
 /// `Result<impl Display, MyError>`) is still known before the value is classified.
-fn nameable_return_type(output: &ReturnType) -> Option<Type> {
+///
+/// A fn without one returns `()`, said explicitly: a body that diverges (`panic!()`) would
+/// otherwise give the closure the never type.
+fn nameable_return_type(output: &ReturnType) -> Type {
     let ReturnType::Type(_, ty) = output else {
-        return None;
+        return syn::parse_quote!(());
     };
     struct InferImpl;
     impl VisitMut for InferImpl {
@@ -165,5 +166,53 @@ fn nameable_return_type(output: &ReturnType) -> Option<Type> {
     }
     let mut ty = (**ty).clone();
     InferImpl.visit_type_mut(&mut ty);
-    Some(ty)
+    ty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::monitored;
+    use quote::quote;
+
+    #[test]
+    fn disabled_emits_the_item_unchanged() {
+        let item = quote! {
+            /// Docs.
+            #[inline]
+            pub async fn load(id: u32) -> Result<u32, String> { Ok(id) }
+        };
+        let out = monitored(quote!(name = "load_call"), item.clone(), false);
+        assert_eq!(out.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn disabled_still_validates_the_arguments() {
+        let item = quote!(
+            fn load() {}
+        );
+        let out = monitored(quote!(nmae = "x"), item.clone(), false).to_string();
+        assert!(
+            out.starts_with(&item.to_string()),
+            "the item is kept: {out}"
+        );
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("unknown argument `nmae`"), "{out}");
+    }
+
+    #[test]
+    fn enabled_instruments_through_the_runtime() {
+        let out = monitored(
+            quote!(),
+            quote!(
+                fn load() {}
+            ),
+            true,
+        )
+        .to_string();
+        assert!(out.contains("__VK_SITE"), "{out}");
+        assert!(
+            out.contains(":: vk_monitor :: __private :: CallSite :: new"),
+            "{out}"
+        );
+    }
 }

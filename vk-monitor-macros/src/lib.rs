@@ -16,5 +16,5 @@ use proc_macro::TokenStream;
 /// See the `vk-monitor` crate documentation for the metrics, the arguments and examples.
 #[proc_macro_attribute]
 pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::monitored(args.into(), item.into()).into()
+    expand::monitored(args.into(), item.into(), cfg!(feature = "enabled")).into()
 }

@@ -21,13 +21,14 @@ use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use metrics::{counter, gauge, histogram};
 use vk_monitor::{Exporter, monitored};
 
+// The sync fns are `#[inline(never)]` so that each variant makes a real call, as across crates.
+
 mod bare {
     #[inline(never)]
     pub fn add(a: u64, b: u64) -> u64 {
         a + b
     }
 
-    #[inline(never)]
     pub async fn add_async(a: u64, b: u64) -> u64 {
         a + b
     }
@@ -51,7 +52,6 @@ mod instant_pair {
         timed!(a + b)
     }
 
-    #[inline(never)]
     pub async fn add_async(a: u64, b: u64) -> u64 {
         timed!(a + b)
     }
@@ -67,7 +67,6 @@ mod monitored {
     }
 
     #[monitored]
-    #[inline(never)]
     pub async fn add_async(a: u64, b: u64) -> u64 {
         a + b
     }
@@ -107,7 +106,6 @@ mod metrics_macros {
         record_naively!("add", a + b)
     }
 
-    #[inline(never)]
     pub async fn add_async(a: u64, b: u64) -> u64 {
         record_naively!("add_async", a + b)
     }
@@ -124,7 +122,6 @@ mod autometrics {
     }
 
     #[autometrics]
-    #[inline(never)]
     pub async fn add_async(a: u64, b: u64) -> u64 {
         a + b
     }

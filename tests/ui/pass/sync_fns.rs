@@ -56,7 +56,21 @@ fn r#type() -> u8 {
     1
 }
 
+#[monitored]
+fn diverges() {
+    panic!("never returns");
+}
+
+#[monitored]
+async fn diverges_later() {
+    panic!("never completes");
+}
+
 fn main() {
+    if std::env::args().count() > 99 {
+        diverges();
+    }
+    drop(diverges_later());
     let _ = double("21");
     let _ = boxed("1");
     unit();

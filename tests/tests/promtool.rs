@@ -1,0 +1,80 @@
+//! `promtool check metrics` finds nothing to complain about in our exposition: names, units,
+//! HELP text and types follow the Prometheus conventions.
+//!
+//! Needs Debian's `prometheus` package (promtool); `.ci/run` installs it and runs this test with
+//! `cargo test -p vk-monitor-tests --test promtool -- --ignored`.
+
+use std::io::Write;
+use std::panic::catch_unwind;
+use std::process::{Command, Stdio};
+
+use vk_monitor::{MonitoredError, monitored};
+use vk_monitor_tests::exporter;
+
+struct Timeout;
+
+impl MonitoredError for Timeout {
+    fn error_kind(&self) -> &'static str {
+        "timeout"
+    }
+}
+
+#[monitored(op = "http.client")]
+fn call_provider(fail: bool) -> Result<(), Timeout> {
+    if fail { Err(Timeout) } else { Ok(()) }
+}
+
+#[monitored]
+fn crash() {
+    panic!("for the exposition");
+}
+
+#[test]
+#[ignore = "needs promtool; .ci/run runs it"]
+fn promtool_accepts_the_exposition() {
+    exporter();
+    let _ = call_provider(false);
+    let _ = call_provider(true);
+    let _ = catch_unwind(crash);
+    let exposition = exporter().render();
+    for family in [
+        "function_calls_total",
+        "function_errors_total",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(
+            exposition.contains(family),
+            "{family} missing from:\n{exposition}"
+        );
+    }
+
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!(
+                "could not run promtool ({err}); install it with \
+                 `apt-get install prometheus` (Debian) or run .ci/run, which does"
+            )
+        });
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let output = promtool.wait_with_output().unwrap();
+    let complaints = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && complaints.trim().is_empty(),
+        "promtool check metrics: {}\n{complaints}\nexposition:\n{exposition}",
+        output.status
+    );
+}
