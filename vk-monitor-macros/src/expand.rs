@@ -81,7 +81,7 @@ fn expand(args: &MonitoredArgs, func: &MonitoredFn) -> TokenStream {
     let body = if let Some((stmts, mut call)) = func.async_trait_body() {
         // `#[async_trait]` already turned the method into `Box::pin(async move { .. })`:
         // instrument that future, which is what the caller awaits.
-        let inner = call.args.pop().map(|pair| pair.into_value());
+        let inner = call.args.pop();
         call.args.push(syn::parse_quote! {
             async move {
                 let __vk_guard = #enter;
@@ -156,9 +156,8 @@ fn nameable_return_type(output: &ReturnType) -> Type {
     impl VisitMut for InferImpl {
         fn visit_type_mut(&mut self, ty: &mut Type) {
             if let Type::ImplTrait(impl_trait) = ty {
-                *ty = Type::Infer(syn::TypeInfer {
-                    underscore_token: Token![_](impl_trait.impl_token.span),
-                });
+                let underscore = Token![_](impl_trait.impl_token.span);
+                *ty = syn::parse_quote!(#underscore);
             } else {
                 visit_mut::visit_type_mut(self, ty);
             }
