@@ -33,6 +33,13 @@ enum CallResult {
     Cancelled = 3,
 }
 
+const RESULTS: [CallResult; 4] = [
+    CallResult::Ok,
+    CallResult::Error,
+    CallResult::Panic,
+    CallResult::Cancelled,
+];
+
 impl CallResult {
     const fn label(self) -> &'static str {
         match self {
@@ -45,9 +52,14 @@ impl CallResult {
 }
 
 /// Handles shared by every call of a site, registered on its first recorded call.
+///
+/// Series whose labels are known in advance start at zero, so that `rate()` and alerts see a
+/// 0 rather than no data: every `result` of the call counter, and the `error` and `panic`
+/// kinds of the error counter.
 struct SiteHandles {
     function: SharedString,
     in_flight: Gauge,
+    calls: [Counter; 4],
 }
 
 #[doc(hidden)]
@@ -59,7 +71,7 @@ pub struct CallSite {
     handles: OnceLock<SiteHandles>,
     /// Per `CallResult`, registered on the first call that ends that way, so a function that
     /// never panics exports no panic histogram.
-    by_result: [OnceLock<(Counter, Histogram)>; 4],
+    durations: [OnceLock<Histogram>; 4],
     /// `function_errors_total` per kind. Kinds are `&'static str` and few; errors are the
     /// cold path, so a short list behind a lock is enough.
     error_kinds: Mutex<Vec<(&'static str, Counter)>>,
@@ -72,7 +84,7 @@ impl CallSite {
             module,
             op,
             handles: OnceLock::new(),
-            by_result: [const { OnceLock::new() }; 4],
+            durations: [const { OnceLock::new() }; 4],
             error_kinds: Mutex::new(Vec::new()),
         }
     }
@@ -101,18 +113,7 @@ impl CallSite {
                 early_exit: CallResult::Cancelled,
             };
         }
-        let handles = self.handles.get_or_init(|| {
-            let function = function();
-            let in_flight = metrics::gauge!(
-                FUNCTION_CALLS_IN_FLIGHT,
-                "function" => function.clone(),
-                "module" => self.module,
-            );
-            SiteHandles {
-                function,
-                in_flight,
-            }
-        });
+        let handles = self.handles.get_or_init(|| self.register(function()));
         handles.in_flight.increment(1.0);
         CallGuard {
             call: Some(ActiveCall {
@@ -125,17 +126,51 @@ impl CallSite {
         }
     }
 
-    fn result_handles(&self, handles: &SiteHandles, result: CallResult) -> &(Counter, Histogram) {
-        self.by_result[result as usize].get_or_init(|| {
-            let labels = [
-                ("function", handles.function.clone()),
-                ("module", SharedString::const_str(self.module)),
-                ("result", SharedString::const_str(result.label())),
-            ];
-            (
-                metrics::counter!(FUNCTION_CALLS_TOTAL, &labels),
-                metrics::histogram!(FUNCTION_CALL_DURATION_SECONDS, &labels),
+    fn register(&self, function: SharedString) -> SiteHandles {
+        let in_flight = metrics::gauge!(
+            FUNCTION_CALLS_IN_FLIGHT,
+            "function" => function.clone(),
+            "module" => self.module,
+        );
+        let calls = RESULTS.map(|result| {
+            metrics::counter!(
+                FUNCTION_CALLS_TOTAL,
+                &self.labels(&function, "result", result.label())
             )
+        });
+        let mut kinds = self
+            .error_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for kind in ["error", "panic"] {
+            let counter =
+                metrics::counter!(FUNCTION_ERRORS_TOTAL, &self.labels(&function, "kind", kind));
+            kinds.push((kind, counter));
+        }
+        SiteHandles {
+            function,
+            in_flight,
+            calls,
+        }
+    }
+
+    fn labels(
+        &self,
+        function: &SharedString,
+        key: &'static str,
+        value: &'static str,
+    ) -> [(&'static str, SharedString); 3] {
+        [
+            ("function", function.clone()),
+            ("module", SharedString::const_str(self.module)),
+            (key, SharedString::const_str(value)),
+        ]
+    }
+
+    fn duration(&self, handles: &SiteHandles, result: CallResult) -> &Histogram {
+        self.durations[result as usize].get_or_init(|| {
+            let labels = self.labels(&handles.function, "result", result.label());
+            metrics::histogram!(FUNCTION_CALL_DURATION_SECONDS, &labels)
         })
     }
 
@@ -150,9 +185,7 @@ impl CallSite {
         }
         let counter = metrics::counter!(
             FUNCTION_ERRORS_TOTAL,
-            "function" => handles.function.clone(),
-            "module" => self.module,
-            "kind" => kind,
+            &self.labels(&handles.function, "kind", kind)
         );
         counter.increment(1);
         kinds.push((kind, counter));
@@ -214,9 +247,8 @@ impl Drop for CallGuard {
             None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
             None => (self.early_exit, None),
         };
-        let (calls, duration) = call.site.result_handles(call.handles, result);
-        calls.increment(1);
-        duration.record(elapsed);
+        call.handles.calls[result as usize].increment(1);
+        call.site.duration(call.handles, result).record(elapsed);
         call.handles.in_flight.decrement(1.0);
         if let Some(kind) = error_kind {
             call.site.count_error(call.handles, kind);

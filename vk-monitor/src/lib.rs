@@ -56,6 +56,8 @@
 //! - `enabled` (default): instrumentation on. Without it, `#[monitored]` still checks its
 //!   arguments and emits the function unchanged.
 
+#![warn(missing_docs)]
+
 mod call_site;
 mod exporter;
 pub mod metric_names;

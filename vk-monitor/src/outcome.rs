@@ -127,6 +127,8 @@ impl<B> MonitoredError for Response<B> {
 /// Autoref specialization over the return type. The expansion calls
 /// `(&&&&Probe(&value)).__vk_outcome()`; method lookup takes the impl with the most references
 /// whose bounds hold, so each shape gets its rule without any bound on the user's types.
+#[doc(hidden)]
+#[allow(missing_docs)] // support for the expansion, reached through `__private`
 pub mod probe {
     use super::{MonitoredError, Outcome, Response, StatusCode, status_outcome};
 
