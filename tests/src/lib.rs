@@ -133,14 +133,28 @@ impl RawResponse {
     }
 }
 
-/// `GET path` over a fresh HTTP/1.1 connection with `Connection: close`: a real client on the
-/// wire, with nothing between the test and the server.
+/// `GET path`: see [`http_request`].
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> RawResponse {
+    http_request(addr, "GET", path, "").await
+}
+
+/// One request over a fresh HTTP/1.1 connection with `Connection: close`: a real client on the
+/// wire, with nothing between the test and the server. Chunked bodies are decoded.
+pub async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> RawResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the server");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream
         .write_all(request.as_bytes())
         .await
@@ -160,13 +174,34 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> RawResponse {
         .and_then(|line| line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .expect("a status line");
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v == "chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     RawResponse {
         status,
         headers,
-        body: body.to_owned(),
+        body,
     }
+}
+
+fn dechunk(mut raw: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, rest)) = raw.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&rest[..size]);
+        raw = &rest[size + 2..];
+    }
+    body
 }

@@ -24,6 +24,12 @@ pub(crate) fn start_recording() {
     RECORDING.store(true, Ordering::Release);
 }
 
+/// Whether a recorder is installed; until then handles must not be cached.
+#[inline]
+pub(crate) fn recording() -> bool {
+    RECORDING.load(Ordering::Acquire)
+}
+
 /// The `result` label of a finished call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CallResult {
@@ -106,7 +112,7 @@ impl CallSite {
 
     #[inline]
     fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
-        if !RECORDING.load(Ordering::Acquire) {
+        if !recording() {
             return CallGuard {
                 call: None,
                 outcome: None,

@@ -60,10 +60,14 @@
 
 mod call_site;
 mod exporter;
+pub mod http_metrics;
 pub mod metric_names;
+mod monitor;
 mod outcome;
 
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
+pub use http_metrics::HttpMetricsLayer;
+pub use monitor::Monitor;
 pub use outcome::{MonitoredError, Outcome};
 pub use vk_monitor_macros::monitored;
 

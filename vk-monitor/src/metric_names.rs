@@ -12,6 +12,13 @@ pub const FUNCTION_CALL_DURATION_SECONDS: &str = "function_call_duration_seconds
 pub const FUNCTION_CALLS_IN_FLIGHT: &str = "function_calls_in_flight";
 /// Counter: failed calls, labels `function`, `module`, `kind`.
 pub const FUNCTION_ERRORS_TOTAL: &str = "function_errors_total";
+/// Counter: HTTP requests, labels `method`, `route`, `status`.
+pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
+/// Histogram (seconds): request duration to the end of the response body, labels `method`,
+/// `route`, `status`.
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
+/// Gauge: HTTP requests being served, labels `method`, `route`.
+pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
 
@@ -37,6 +44,21 @@ pub(crate) fn describe() {
         FUNCTION_ERRORS_TOTAL,
         Unit::Count,
         "Failed calls of monitored functions, by error kind (panic for panics)."
+    );
+    describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        Unit::Count,
+        "HTTP requests by method, matched route template and status code (499: client went away)."
+    );
+    describe_histogram!(
+        HTTP_REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "HTTP request duration in seconds, from the request to the end of the response body."
+    );
+    describe_gauge!(
+        HTTP_REQUESTS_IN_FLIGHT,
+        Unit::Count,
+        "HTTP requests received and not yet answered to the end."
     );
     describe_gauge!(
         BUILD_INFO,

@@ -1,0 +1,220 @@
+//! The HTTP metrics layer on real axum servers over loopback: route templates, unmatched
+//! requests, `layer` and `route_layer`, nested routers, streamed bodies and clients that leave.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use tokio::io::AsyncWriteExt;
+use vk_monitor::HttpMetricsLayer;
+use vk_monitor_tests::{current, exporter, http_get, http_request};
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn requests(method: &str, route: &str, status: &str) -> f64 {
+    current(
+        "http_requests_total",
+        &[("method", method), ("route", route), ("status", status)],
+    )
+    .unwrap_or(0.0)
+}
+
+fn duration_count(method: &str, route: &str, status: &str) -> f64 {
+    current(
+        "http_request_duration_seconds_count",
+        &[("method", method), ("route", route), ("status", status)],
+    )
+    .unwrap_or(0.0)
+}
+
+fn in_flight(method: &str, route: &str) -> f64 {
+    current(
+        "http_requests_in_flight",
+        &[("method", method), ("route", route)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Polls until `condition` holds: the server finishes recording after the client has its
+/// response, so the test waits for the effect instead of sleeping a guessed time.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting until {what}:\n{}", exporter().render());
+}
+
+#[tokio::test]
+async fn layer_and_route_layer_label_route_templates() {
+    exporter();
+    let nested = Router::new()
+        .route("/items/{item}", get(|| async { "item" }))
+        .layer(HttpMetricsLayer::new());
+    let nested_route_layer = Router::new()
+        .route("/things/{thing}", get(|| async { "thing" }))
+        .route_layer(HttpMetricsLayer::new());
+    let app = Router::new()
+        .route(
+            "/calls/{id}",
+            get(|| async { "call" }).post(|| async { "created" }),
+        )
+        .nest("/api", nested)
+        .nest("/v2", nested_route_layer)
+        .merge(exporter().router())
+        .layer(HttpMetricsLayer::new());
+    let addr = serve(app).await;
+
+    for id in 1..=3 {
+        assert_eq!(http_get(addr, &format!("/calls/{id}")).await.status, 200);
+    }
+    assert_eq!(http_request(addr, "POST", "/calls/9", "").await.status, 200);
+    assert_eq!(http_request(addr, "PUT", "/calls/9", "").await.status, 405);
+    assert_eq!(
+        http_request(addr, "PURGE", "/calls/9", "").await.status,
+        405
+    );
+    assert_eq!(http_get(addr, "/api/items/a").await.status, 200);
+    assert_eq!(http_get(addr, "/v2/things/b").await.status, 200);
+    for path in ["/wp-login.php", "/.env", "/calls/1/unknown?x=1"] {
+        assert_eq!(http_get(addr, path).await.status, 404);
+    }
+    assert_eq!(http_get(addr, "/metrics").await.status, 200);
+
+    eventually("every request is recorded", || {
+        requests("GET", "<unmatched>", "404") == 3.0
+    })
+    .await;
+    assert_eq!(requests("GET", "/calls/{id}", "200"), 3.0);
+    assert_eq!(duration_count("GET", "/calls/{id}", "200"), 3.0);
+    assert_eq!(requests("POST", "/calls/{id}", "200"), 1.0);
+    assert_eq!(requests("PUT", "/calls/{id}", "405"), 1.0);
+    assert_eq!(
+        requests("OTHER", "/calls/{id}", "405"),
+        1.0,
+        "unknown methods are OTHER"
+    );
+    // A layer inside a nested router and the one outside both see the full template.
+    assert_eq!(
+        requests("GET", "/api/items/{item}", "200"),
+        2.0,
+        "inner and outer layer"
+    );
+    assert_eq!(
+        requests("GET", "/v2/things/{thing}", "200"),
+        2.0,
+        "route_layer and outer layer"
+    );
+    assert_eq!(
+        requests("GET", "/metrics", "200"),
+        0.0,
+        "monitoring routes are excluded"
+    );
+    let text = exporter().render();
+    for raw in ["wp-login", "/.env", "/calls/1\""] {
+        assert!(
+            !text.contains(raw),
+            "a raw path became a label value: {raw}"
+        );
+    }
+    assert_eq!(in_flight("GET", "/calls/{id}"), 0.0);
+}
+
+#[tokio::test]
+async fn route_layer_alone_skips_unmatched_requests() {
+    exporter();
+    let app = Router::new()
+        .route("/only-matched/{id}", post(|| async { "ok" }))
+        .route_layer(HttpMetricsLayer::new().exclude("/only-matched/skip"))
+        .route("/only-matched/skip", get(|| async { "skipped" }));
+    let addr = serve(app).await;
+    assert_eq!(
+        http_request(addr, "POST", "/only-matched/1", "{}")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(http_get(addr, "/only-matched/skip").await.status, 200);
+    assert_eq!(http_get(addr, "/no-such-route-here").await.status, 404);
+    eventually("the matched request is recorded", || {
+        requests("POST", "/only-matched/{id}", "200") == 1.0
+    })
+    .await;
+    assert!(!exporter().render().contains("no-such-route-here"));
+}
+
+#[tokio::test]
+async fn streamed_bodies_are_timed_to_the_last_byte() {
+    exporter();
+    let app = Router::new()
+        .route(
+            "/stream",
+            get(|| async {
+                let chunks = futures::stream::unfold(0u8, |n| async move {
+                    if n == 3 {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((Ok::<_, std::io::Error>(vec![b'x'; 16]), n + 1))
+                });
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(HttpMetricsLayer::new());
+    let addr = serve(app).await;
+    let response = http_get(addr, "/stream").await;
+    assert_eq!((response.status, response.body.len()), (200, 48));
+    eventually("the stream is recorded", || {
+        duration_count("GET", "/stream", "200") == 1.0
+    })
+    .await;
+    let seconds = current(
+        "http_request_duration_seconds_sum",
+        &[("method", "GET"), ("route", "/stream"), ("status", "200")],
+    )
+    .unwrap();
+    assert!(
+        seconds >= 0.3,
+        "timed to the end of the body, not the head: {seconds}s"
+    );
+    assert_eq!(in_flight("GET", "/stream"), 0.0);
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_is_counted_and_leaves_in_flight() {
+    exporter();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        )
+        .layer(HttpMetricsLayer::new());
+    let addr = serve(app).await;
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    eventually("the request is in flight", || {
+        in_flight("GET", "/slow") == 1.0
+    })
+    .await;
+    drop(client);
+    eventually("the abandoned request left in-flight", || {
+        in_flight("GET", "/slow") == 0.0
+    })
+    .await;
+    assert_eq!(requests("GET", "/slow", "499"), 1.0);
+}

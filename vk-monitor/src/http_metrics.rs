@@ -1,0 +1,366 @@
+//! HTTP request metrics: a tower [`Layer`] recording, per request, the RED metrics of the
+//! matched route.
+//!
+//! - `http_requests_total{method, route, status}`
+//! - `http_request_duration_seconds{method, route, status}`, timed to the end of the body
+//! - `http_requests_in_flight{method, route}`
+//!
+//! `route` is the route template axum matched (`/calls/{id}`), never the raw path: requests
+//! that match no route share [`UNMATCHED_ROUTE`], so a scanner adds no series. A request whose
+//! future or body is dropped before the end (the client went away) is counted with
+//! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge.
+//!
+//! Handles are cached per (route, method) and status, so the steady state reads a map under a
+//! shared lock and touches a few atomics, with no registry lookup.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
+
+use axum::extract::MatchedPath;
+use http::{Method, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use metrics::{Counter, Gauge, Histogram, SharedString};
+use pin_project_lite::pin_project;
+use quanta::Instant;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::call_site::recording;
+use crate::metric_names::{
+    HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
+};
+
+/// The `route` label of requests that matched no route.
+pub const UNMATCHED_ROUTE: &str = "<unmatched>";
+
+/// The `status` of a request abandoned before its response ended: the client closed the
+/// connection, or a timeout dropped the request (the code nginx uses for the same).
+pub const CLIENT_CLOSED_STATUS: u16 = 499;
+
+/// Routes the layer skips by default: the monitoring endpoints themselves.
+pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["/metrics", "/health", "/ready", "/startup"];
+
+/// Records HTTP request metrics for every request through the wrapped service.
+///
+/// Works with `Router::layer` (unmatched requests are recorded as [`UNMATCHED_ROUTE`]) and
+/// `Router::route_layer` (only matched requests are recorded), in nested routers too.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use vk_monitor::HttpMetricsLayer;
+///
+/// let app: Router = Router::new()
+///     .route("/calls/{id}", get(|| async { "call" }))
+///     .layer(HttpMetricsLayer::new().exclude("/internal/status"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct HttpMetricsLayer {
+    excluded: Arc<[Box<str>]>,
+}
+
+impl Default for HttpMetricsLayer {
+    fn default() -> Self {
+        HttpMetricsLayer {
+            excluded: DEFAULT_EXCLUDED_ROUTES.iter().map(|&r| r.into()).collect(),
+        }
+    }
+}
+
+impl HttpMetricsLayer {
+    /// A layer that records every route but [`DEFAULT_EXCLUDED_ROUTES`].
+    pub fn new() -> Self {
+        HttpMetricsLayer::default()
+    }
+
+    /// Skips requests whose matched route template is `route` (e.g. `/internal/{id}`).
+    pub fn exclude(mut self, route: impl Into<String>) -> Self {
+        let mut excluded = self.excluded.to_vec();
+        excluded.push(route.into().into_boxed_str());
+        self.excluded = excluded.into();
+        self
+    }
+
+    /// Records every route, the monitoring endpoints included.
+    pub fn exclude_nothing(mut self) -> Self {
+        self.excluded = Arc::new([]);
+        self
+    }
+}
+
+impl<S> Layer<S> for HttpMetricsLayer {
+    type Service = HttpMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpMetrics {
+            inner,
+            excluded: Arc::clone(&self.excluded),
+        }
+    }
+}
+
+/// The service of [`HttpMetricsLayer`].
+#[derive(Clone, Debug)]
+pub struct HttpMetrics<S> {
+    inner: S,
+    excluded: Arc<[Box<str>]>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpMetrics<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    type Response = Response<MetricsBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let tracker = self.track(&request);
+        ResponseFuture {
+            inner: self.inner.call(request),
+            tracker,
+        }
+    }
+}
+
+impl<S> HttpMetrics<S> {
+    fn track<B>(&self, request: &Request<B>) -> Option<RequestTracker> {
+        if !recording() {
+            return None;
+        }
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        if self.excluded.iter().any(|excluded| **excluded == *route) {
+            return None;
+        }
+        let handles = method_handles(route, request.method());
+        handles.in_flight.increment(1.0);
+        Some(RequestTracker {
+            handles,
+            start: Instant::now(),
+            status: CLIENT_CLOSED_STATUS,
+        })
+    }
+}
+
+pin_project! {
+    /// The response future of [`HttpMetrics`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        tracker: Option<RequestTracker>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: Body,
+{
+    type Output = Result<Response<MetricsBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let mut tracker = this.tracker.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                if let Some(tracker) = &mut tracker {
+                    tracker.status = response.status().as_u16();
+                }
+                Ok(response.map(|inner| MetricsBody { inner, tracker }))
+            }
+            Err(error) => {
+                // A service error becomes a 500 further out (axum's routes are infallible).
+                if let Some(tracker) = &mut tracker {
+                    tracker.status = 500;
+                }
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project! {
+    /// A response body that records its request when it ends or is dropped, so a streamed
+    /// response is timed to its last byte.
+    pub struct MetricsBody<B> {
+        #[pin]
+        inner: B,
+        tracker: Option<RequestTracker>,
+    }
+}
+
+impl<B: Body> Body for MetricsBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let finished = match &frame {
+            None | Some(Err(_)) => true,
+            Some(Ok(_)) => this.inner.is_end_stream(),
+        };
+        if finished {
+            drop(this.tracker.take());
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// One request in flight; records it when dropped, with the last status it was given.
+struct RequestTracker {
+    handles: &'static MethodHandles,
+    start: Instant,
+    status: u16,
+}
+
+impl Drop for RequestTracker {
+    fn drop(&mut self) {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let (count, duration) = self.handles.for_status(self.status);
+        count.increment(1);
+        duration.record(elapsed);
+        self.handles.in_flight.decrement(1.0);
+    }
+}
+
+/// The methods that keep their name in the `method` label; any other is `OTHER`.
+const METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::PATCH,
+];
+
+fn method_index(method: &Method) -> usize {
+    METHODS
+        .iter()
+        .position(|known| known == method)
+        .unwrap_or(METHODS.len())
+}
+
+fn method_label(index: usize) -> &'static str {
+    METHODS.get(index).map_or("OTHER", Method::as_str)
+}
+
+/// Handles of one route, per method; leaked, since series live as long as the process and
+/// routes are few.
+struct RouteHandles {
+    route: SharedString,
+    methods: [OnceLock<MethodHandles>; METHODS.len() + 1],
+}
+
+struct MethodHandles {
+    route: SharedString,
+    method: &'static str,
+    in_flight: Gauge,
+    by_status: RwLock<Vec<(u16, &'static (Counter, Histogram))>>,
+}
+
+impl MethodHandles {
+    fn for_status(&self, status: u16) -> &'static (Counter, Histogram) {
+        let known = self
+            .by_status
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, handles)) = known.iter().find(|(s, _)| *s == status) {
+            return handles;
+        }
+        drop(known);
+        let mut known = self
+            .by_status
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, handles)) = known.iter().find(|(s, _)| *s == status) {
+            return handles;
+        }
+        let labels = [
+            ("method", SharedString::const_str(self.method)),
+            ("route", self.route.clone()),
+            ("status", SharedString::from(status.to_string())),
+        ];
+        let handles: &'static (Counter, Histogram) = Box::leak(Box::new((
+            metrics::counter!(HTTP_REQUESTS_TOTAL, &labels),
+            metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels),
+        )));
+        known.push((status, handles));
+        handles
+    }
+}
+
+static ROUTES: LazyLock<RwLock<HashMap<Box<str>, &'static RouteHandles>>> =
+    LazyLock::new(Default::default);
+
+fn method_handles(route: &str, method: &Method) -> &'static MethodHandles {
+    let route = route_handles(route);
+    let index = method_index(method);
+    route.methods[index].get_or_init(|| {
+        let method = method_label(index);
+        MethodHandles {
+            route: route.route.clone(),
+            method,
+            in_flight: metrics::gauge!(
+                HTTP_REQUESTS_IN_FLIGHT,
+                "method" => method,
+                "route" => route.route.clone(),
+            ),
+            by_status: RwLock::new(Vec::new()),
+        }
+    })
+}
+
+fn route_handles(route: &str) -> &'static RouteHandles {
+    if let Some(handles) = ROUTES
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(route)
+    {
+        return handles;
+    }
+    let mut routes = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
+    routes.entry(route.into()).or_insert_with(|| {
+        Box::leak(Box::new(RouteHandles {
+            route: SharedString::from(route.to_owned()),
+            methods: [const { OnceLock::new() }; METHODS.len() + 1],
+        }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_set_are_other() {
+        assert_eq!(method_label(method_index(&Method::PATCH)), "PATCH");
+        let purge = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method_label(method_index(&purge)), "OTHER");
+    }
+}
