@@ -1,0 +1,162 @@
+//! The HTTP API. Each handler is `#[monitored]`; `ApiError` tells vk-monitor which failures
+//! are the service's fault (errors) and which are the client's (not errors).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use vk_monitor::{MonitoredError, monitored};
+
+use crate::AppState;
+use crate::business::{self, OUTCOMES};
+use crate::repository::{Call, now};
+use crate::speech::SpeechError;
+
+pub enum ApiError {
+    NotFound,
+    Invalid(&'static str),
+    Conflict(&'static str),
+    Database(sqlx::Error),
+    Speech(SpeechError),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::Database(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "no such call".to_owned()),
+            ApiError::Invalid(why) => (StatusCode::UNPROCESSABLE_ENTITY, (*why).to_owned()),
+            ApiError::Conflict(why) => (StatusCode::CONFLICT, (*why).to_owned()),
+            ApiError::Database(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "database error".to_owned(),
+            ),
+            ApiError::Speech(SpeechError::Timeout) => {
+                (StatusCode::GATEWAY_TIMEOUT, self.to_string())
+            }
+            ApiError::Speech(SpeechError::Unavailable) => {
+                (StatusCode::BAD_GATEWAY, self.to_string())
+            }
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::NotFound => f.write_str("not found"),
+            ApiError::Invalid(why) | ApiError::Conflict(why) => f.write_str(why),
+            ApiError::Database(error) => write!(f, "database: {error}"),
+            ApiError::Speech(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl MonitoredError for ApiError {
+    /// The client's mistakes are answers, not failures of the service.
+    fn is_error(&self) -> bool {
+        matches!(self, ApiError::Database(_) | ApiError::Speech(_))
+    }
+
+    fn error_kind(&self) -> &'static str {
+        match self {
+            ApiError::NotFound => "not_found",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Database(_) => "database",
+            ApiError::Speech(error) => error.error_kind(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewCall {
+    caller: String,
+    callee: String,
+}
+
+#[monitored]
+pub async fn create_call(
+    State(state): State<AppState>,
+    Json(new): Json<NewCall>,
+) -> Result<(StatusCode, Json<Call>), ApiError> {
+    if new.caller.trim().is_empty() || new.callee.trim().is_empty() {
+        return Err(ApiError::Invalid("caller and callee are required"));
+    }
+    let call = state.calls.insert(&new.caller, &new.callee).await?;
+    business::call_started();
+    Ok((StatusCode::CREATED, Json(call)))
+}
+
+#[monitored]
+pub async fn list_calls(State(state): State<AppState>) -> Result<Json<Vec<Call>>, ApiError> {
+    Ok(Json(state.calls.recent(100).await?))
+}
+
+#[monitored]
+pub async fn get_call(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Call>, ApiError> {
+    state
+        .calls
+        .find(id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Deserialize, Default)]
+pub struct EndCall {
+    outcome: Option<String>,
+}
+
+#[monitored]
+pub async fn end_call(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: Option<Json<EndCall>>,
+) -> Result<Json<Call>, ApiError> {
+    let requested = body
+        .and_then(|Json(end)| end.outcome)
+        .unwrap_or_else(|| "completed".into());
+    let Some(outcome) = OUTCOMES.into_iter().find(|known| *known == requested) else {
+        return Err(ApiError::Invalid(
+            "outcome must be completed, failed or abandoned",
+        ));
+    };
+    match state.calls.end(id, outcome).await? {
+        Some(call) => {
+            business::call_ended(outcome, call.ended_at.unwrap_or_else(now) - call.started_at);
+            Ok(Json(call))
+        }
+        None => match state.calls.find(id).await? {
+            Some(_) => Err(ApiError::Conflict("the call has already ended")),
+            None => Err(ApiError::NotFound),
+        },
+    }
+}
+
+#[monitored]
+pub async fn transcript(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let call = state.calls.find(id).await?.ok_or(ApiError::NotFound)?;
+    let text = state
+        .speech
+        .transcribe(call.id)
+        .await
+        .map_err(ApiError::Speech)?;
+    Ok(Json(
+        json!({ "call": call.id, "active": call.is_active(), "transcript": text }),
+    ))
+}

@@ -1,0 +1,153 @@
+//! A voice-call service, as a call-centre backend might run it, monitored with vk-monitor.
+//!
+//! `cargo run --example server`, then drive it with `cargo run --example traffic` and look at
+//! `http://127.0.0.1:3000/metrics`. Every handler is `#[monitored]`, the repository's queries
+//! are `#[monitored(op = "db.query")]`, the HTTP layer records every route, and the business
+//! metrics `voice_calls_active`, `voice_call_duration_seconds` and `voice_calls_total{outcome}`
+//! sit beside them.
+//!
+//! Environment (all optional):
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `LISTEN_ADDR` | `127.0.0.1:3000` | address to serve on |
+//! | `DATABASE_URL` | in-memory SQLite | e.g. `sqlite://calls.db?mode=rwc` |
+//! | `SPEECH_FAILURE_RATE` | `0.1` | share of transcript requests the speech provider fails |
+//! | `SPEECH_LATENCY_MS` | `20..400` | the provider's latency range, in milliseconds |
+
+mod api;
+mod business;
+mod repository;
+mod speech;
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::ops::Range;
+
+use axum::Router;
+use axum::routing::{get, post};
+use vk_monitor::Monitor;
+
+use crate::repository::CallRepository;
+use crate::speech::SpeechProvider;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub calls: CallRepository,
+    pub speech: SpeechProvider,
+}
+
+struct Settings {
+    listen: SocketAddr,
+    database_url: Option<String>,
+    speech_failure_rate: f64,
+    speech_latency: Range<u64>,
+}
+
+impl Settings {
+    fn from_env() -> Result<Self, String> {
+        let listen = read(
+            "LISTEN_ADDR",
+            "127.0.0.1:3000",
+            "a socket address such as 127.0.0.1:3000",
+            |v| v.parse().ok(),
+        )?;
+        let speech_failure_rate =
+            read("SPEECH_FAILURE_RATE", "0.1", "a number from 0 to 1", |v| {
+                v.parse()
+                    .ok()
+                    .filter(|rate: &f64| (0.0..=1.0).contains(rate))
+            })?;
+        let speech_latency = read(
+            "SPEECH_LATENCY_MS",
+            "20..400",
+            "a range of milliseconds such as 20..400",
+            |v| {
+                let (low, high) = v.split_once("..")?;
+                let range = low.trim().parse().ok()?..high.trim().parse().ok()?;
+                (!range.is_empty()).then_some(range)
+            },
+        )?;
+        let database_url = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+        Ok(Settings {
+            listen,
+            database_url,
+            speech_failure_rate,
+            speech_latency,
+        })
+    }
+}
+
+/// Reads one variable, or its default; a bad value is an error naming the variable, the value
+/// and what was expected.
+fn read<T>(
+    name: &str,
+    default: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, String> {
+    let value = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    parse(&value).ok_or_else(|| format!("{name}={value:?} is invalid: expected {expected}"))
+}
+
+pub fn app(state: AppState, monitor: &Monitor) -> Router {
+    Router::new()
+        .route("/calls", post(api::create_call).get(api::list_calls))
+        .route("/calls/{id}", get(api::get_call))
+        .route("/calls/{id}/end", post(api::end_call))
+        .route("/calls/{id}/transcript", get(api::transcript))
+        .with_state(state)
+        .merge(monitor.router())
+        .layer(monitor.layer())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let settings = Settings::from_env()?;
+    let monitor = Monitor::new(
+        vk_monitor::Exporter::builder()
+            .service("voice-calls")
+            .version(env!("CARGO_PKG_VERSION"))
+            .buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
+            .install()?,
+    );
+    business::describe();
+
+    let calls = CallRepository::connect(settings.database_url.as_deref()).await?;
+    let speech = SpeechProvider::new(settings.speech_failure_rate, settings.speech_latency);
+    let app = app(AppState { calls, speech }, &monitor);
+
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("voice-calls listening on http://{addr}; metrics at http://{addr}/metrics");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("voice-calls stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the server exits.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
