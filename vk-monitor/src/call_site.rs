@@ -7,9 +7,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use metrics::{Counter, Gauge, Histogram, SharedString};
+use metrics::{Counter, Histogram, SharedString};
 use quanta::Instant;
 
+use crate::in_flight::InFlight;
 use crate::metric_names::{
     FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL,
     FUNCTION_ERRORS_TOTAL,
@@ -64,7 +65,7 @@ impl CallResult {
 /// kinds of the error counter.
 struct SiteHandles {
     function: SharedString,
-    in_flight: Gauge,
+    in_flight: &'static InFlight,
     calls: [Counter; 4],
 }
 
@@ -120,7 +121,7 @@ impl CallSite {
             };
         }
         let handles = self.handles.get_or_init(|| self.register(function()));
-        handles.in_flight.increment(1.0);
+        handles.in_flight.enter();
         CallGuard {
             call: Some(ActiveCall {
                 site: self,
@@ -133,11 +134,11 @@ impl CallSite {
     }
 
     fn register(&self, function: SharedString) -> SiteHandles {
-        let in_flight = metrics::gauge!(
+        let in_flight = InFlight::register(metrics::gauge!(
             FUNCTION_CALLS_IN_FLIGHT,
             "function" => function.clone(),
             "module" => self.module,
-        );
+        ));
         let calls = RESULTS.map(|result| {
             metrics::counter!(
                 FUNCTION_CALLS_TOTAL,
@@ -247,17 +248,35 @@ impl Drop for CallGuard {
             return;
         };
         let elapsed = call.start.elapsed().as_secs_f64();
-        let (result, error_kind) = match self.outcome {
+        if self.outcome == Some(Outcome::Ok) {
+            call.record(CallResult::Ok, elapsed);
+        } else {
+            call.record_unusual(self.outcome, self.early_exit, elapsed);
+        }
+    }
+}
+
+impl ActiveCall {
+    #[inline]
+    fn record(&self, result: CallResult, elapsed: f64) {
+        self.handles.calls[result as usize].increment(1);
+        self.site.duration(self.handles, result).record(elapsed);
+        self.handles.in_flight.exit();
+    }
+
+    /// Errors, panics and early exits: kept out of line so the ok path stays small.
+    #[cold]
+    #[inline(never)]
+    fn record_unusual(&self, outcome: Option<Outcome>, early_exit: CallResult, elapsed: f64) {
+        let (result, error_kind) = match outcome {
             Some(Outcome::Ok) => (CallResult::Ok, None),
             Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
             None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
-            None => (self.early_exit, None),
+            None => (early_exit, None),
         };
-        call.handles.calls[result as usize].increment(1);
-        call.site.duration(call.handles, result).record(elapsed);
-        call.handles.in_flight.decrement(1.0);
+        self.record(result, elapsed);
         if let Some(kind) = error_kind {
-            call.site.count_error(call.handles, kind);
+            self.site.count_error(self.handles, kind);
         }
     }
 }

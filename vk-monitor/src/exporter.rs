@@ -68,6 +68,7 @@ impl Exporter {
         if let Some(process) = &self.inner.process {
             process.collect();
         }
+        crate::in_flight::publish();
         self.inner.handle.render()
     }
 

@@ -22,13 +22,14 @@ use std::task::{Context, Poll, ready};
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use metrics::{Counter, Gauge, Histogram, SharedString};
+use metrics::{Counter, Histogram, SharedString};
 use pin_project_lite::pin_project;
 use quanta::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::call_site::recording;
+use crate::in_flight::InFlight;
 use crate::metric_names::{
     HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
 };
@@ -143,7 +144,7 @@ impl<S> HttpMetrics<S> {
             return None;
         }
         let handles = method_handles(route, request.method());
-        handles.in_flight.increment(1.0);
+        handles.in_flight.enter();
         Some(RequestTracker {
             handles,
             start: Instant::now(),
@@ -242,7 +243,7 @@ impl Drop for RequestTracker {
         let (count, duration) = self.handles.for_status(self.status);
         count.increment(1);
         duration.record(elapsed);
-        self.handles.in_flight.decrement(1.0);
+        self.handles.in_flight.exit();
     }
 }
 
@@ -280,7 +281,7 @@ struct RouteHandles {
 struct MethodHandles {
     route: SharedString,
     method: &'static str,
-    in_flight: Gauge,
+    in_flight: &'static InFlight,
     by_status: RwLock<Vec<(u16, &'static (Counter, Histogram))>>,
 }
 
@@ -326,11 +327,11 @@ fn method_handles(route: &str, method: &Method) -> &'static MethodHandles {
         MethodHandles {
             route: route.route.clone(),
             method,
-            in_flight: metrics::gauge!(
+            in_flight: InFlight::register(metrics::gauge!(
                 HTTP_REQUESTS_IN_FLIGHT,
                 "method" => method,
                 "route" => route.route.clone(),
-            ),
+            )),
             by_status: RwLock::new(Vec::new()),
         }
     })

@@ -61,6 +61,7 @@
 mod call_site;
 mod exporter;
 pub mod http_metrics;
+mod in_flight;
 pub mod metric_names;
 mod monitor;
 mod outcome;
