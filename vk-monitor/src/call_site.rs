@@ -6,14 +6,16 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
-use metrics::{Counter, Histogram, SharedString};
+use metrics::{Counter, SharedString};
 use quanta::Instant;
 
+use crate::histogram::{self, Histogram};
 use crate::in_flight::InFlight;
 use crate::metric_names::{
-    FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL,
-    FUNCTION_ERRORS_TOTAL,
+    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
+    FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
 use crate::outcome::Outcome;
 
@@ -78,7 +80,7 @@ pub struct CallSite {
     handles: OnceLock<SiteHandles>,
     /// Per `CallResult`, registered on the first call that ends that way, so a function that
     /// never panics exports no panic histogram.
-    durations: [OnceLock<Histogram>; 4],
+    durations: [OnceLock<&'static Histogram>; 4],
     /// `function_errors_total` per kind. Kinds are `&'static str` and few; errors are the
     /// cold path, so a short list behind a lock is enough.
     error_kinds: Mutex<Vec<(&'static str, Counter)>>,
@@ -174,10 +176,17 @@ impl CallSite {
         ]
     }
 
-    fn duration(&self, handles: &SiteHandles, result: CallResult) -> &Histogram {
+    fn duration(&self, handles: &SiteHandles, result: CallResult) -> &'static Histogram {
         self.durations[result as usize].get_or_init(|| {
-            let labels = self.labels(&handles.function, "result", result.label());
-            metrics::histogram!(FUNCTION_CALL_DURATION_SECONDS, &labels)
+            histogram::register(
+                FUNCTION_CALL_DURATION_SECONDS,
+                FUNCTION_CALL_DURATION_HELP,
+                &[
+                    ("function", &handles.function),
+                    ("module", self.module),
+                    ("result", result.label()),
+                ],
+            )
         })
     }
 
@@ -247,7 +256,7 @@ impl Drop for CallGuard {
         let Some(call) = self.call.take() else {
             return;
         };
-        let elapsed = call.start.elapsed().as_secs_f64();
+        let elapsed = call.start.elapsed();
         if self.outcome == Some(Outcome::Ok) {
             call.record(CallResult::Ok, elapsed);
         } else {
@@ -258,7 +267,7 @@ impl Drop for CallGuard {
 
 impl ActiveCall {
     #[inline]
-    fn record(&self, result: CallResult, elapsed: f64) {
+    fn record(&self, result: CallResult, elapsed: Duration) {
         self.handles.calls[result as usize].increment(1);
         self.site.duration(self.handles, result).record(elapsed);
         self.handles.in_flight.exit();
@@ -267,7 +276,7 @@ impl ActiveCall {
     /// Errors, panics and early exits: kept out of line so the ok path stays small.
     #[cold]
     #[inline(never)]
-    fn record_unusual(&self, outcome: Option<Outcome>, early_exit: CallResult, elapsed: f64) {
+    fn record_unusual(&self, outcome: Option<Outcome>, early_exit: CallResult, elapsed: Duration) {
         let (result, error_kind) = match outcome {
             Some(Outcome::Ok) => (CallResult::Ok, None),
             Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),

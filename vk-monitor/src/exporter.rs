@@ -69,7 +69,9 @@ impl Exporter {
             process.collect();
         }
         crate::in_flight::publish();
-        self.inner.handle.render()
+        let mut exposition = self.inner.handle.render();
+        crate::histogram::render(&mut exposition);
+        exposition
     }
 
     /// A router serving `GET /metrics`. Merge it into the application's router.
@@ -228,6 +230,10 @@ impl ExporterBuilder {
         // Calibrate the call-site clock now rather than in the first monitored call.
         let _ = quanta::Instant::now();
 
+        crate::histogram::configure(crate::histogram::BucketConfig {
+            default: self.buckets,
+            per_metric: self.metric_buckets,
+        });
         let exporter = Exporter {
             inner: Arc::new(Inner { handle, process }),
         };

@@ -22,16 +22,18 @@ use std::task::{Context, Poll, ready};
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use metrics::{Counter, Histogram, SharedString};
+use metrics::{Counter, SharedString};
 use pin_project_lite::pin_project;
 use quanta::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::call_site::recording;
+use crate::histogram::{self, Histogram};
 use crate::in_flight::InFlight;
 use crate::metric_names::{
-    HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT,
+    HTTP_REQUESTS_TOTAL,
 };
 
 /// The `route` label of requests that matched no route.
@@ -239,7 +241,7 @@ struct RequestTracker {
 
 impl Drop for RequestTracker {
     fn drop(&mut self) {
-        let elapsed = self.start.elapsed().as_secs_f64();
+        let elapsed = self.start.elapsed();
         let (count, duration) = self.handles.for_status(self.status);
         count.increment(1);
         duration.record(elapsed);
@@ -282,11 +284,11 @@ struct MethodHandles {
     route: SharedString,
     method: &'static str,
     in_flight: &'static InFlight,
-    by_status: RwLock<Vec<(u16, &'static (Counter, Histogram))>>,
+    by_status: RwLock<Vec<(u16, &'static (Counter, &'static Histogram))>>,
 }
 
 impl MethodHandles {
-    fn for_status(&self, status: u16) -> &'static (Counter, Histogram) {
+    fn for_status(&self, status: u16) -> &'static (Counter, &'static Histogram) {
         let known = self
             .by_status
             .read()
@@ -302,16 +304,21 @@ impl MethodHandles {
         if let Some((_, handles)) = known.iter().find(|(s, _)| *s == status) {
             return handles;
         }
+        let status = status.to_string();
         let labels = [
-            ("method", SharedString::const_str(self.method)),
-            ("route", self.route.clone()),
-            ("status", SharedString::from(status.to_string())),
+            ("method", self.method),
+            ("route", &*self.route),
+            ("status", &*status),
         ];
-        let handles: &'static (Counter, Histogram) = Box::leak(Box::new((
-            metrics::counter!(HTTP_REQUESTS_TOTAL, &labels),
-            metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels),
+        let handles: &'static (Counter, &'static Histogram) = Box::leak(Box::new((
+            metrics::counter!(HTTP_REQUESTS_TOTAL, &labels.map(|(k, v)| (k, v.to_owned()))),
+            histogram::register(
+                HTTP_REQUEST_DURATION_SECONDS,
+                HTTP_REQUEST_DURATION_HELP,
+                &labels,
+            ),
         )));
-        known.push((status, handles));
+        known.push((status.parse().unwrap_or_default(), handles));
         handles
     }
 }

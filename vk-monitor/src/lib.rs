@@ -60,6 +60,7 @@
 
 mod call_site;
 mod exporter;
+mod histogram;
 pub mod http_metrics;
 mod in_flight;
 pub mod metric_names;

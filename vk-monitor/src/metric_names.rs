@@ -2,7 +2,7 @@
 //!
 //! Use the constants in queries and tests instead of repeating the strings.
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics::{Unit, describe_counter, describe_gauge};
 
 /// Counter: calls of `#[monitored]` functions, labels `function`, `module`, `result`.
 pub const FUNCTION_CALLS_TOTAL: &str = "function_calls_total";
@@ -22,6 +22,13 @@ pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
 
+/// HELP of `function_call_duration_seconds`, rendered by this crate's own histograms.
+pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
+    "Duration of monitored function calls in seconds, by result.";
+/// HELP of `http_request_duration_seconds`, rendered by this crate's own histograms.
+pub(crate) const HTTP_REQUEST_DURATION_HELP: &str =
+    "HTTP request duration in seconds, from the request to the end of the response body.";
+
 /// Registers HELP text and units. Must run after the recorder is installed: descriptions
 /// given to no recorder are lost.
 pub(crate) fn describe() {
@@ -29,11 +36,6 @@ pub(crate) fn describe() {
         FUNCTION_CALLS_TOTAL,
         Unit::Count,
         "Calls of monitored functions, by result: ok, error, panic or cancelled."
-    );
-    describe_histogram!(
-        FUNCTION_CALL_DURATION_SECONDS,
-        Unit::Seconds,
-        "Duration of monitored function calls in seconds, by result."
     );
     describe_gauge!(
         FUNCTION_CALLS_IN_FLIGHT,
@@ -49,11 +51,6 @@ pub(crate) fn describe() {
         HTTP_REQUESTS_TOTAL,
         Unit::Count,
         "HTTP requests by method, matched route template and status code (499: client went away)."
-    );
-    describe_histogram!(
-        HTTP_REQUEST_DURATION_SECONDS,
-        Unit::Seconds,
-        "HTTP request duration in seconds, from the request to the end of the response body."
     );
     describe_gauge!(
         HTTP_REQUESTS_IN_FLIGHT,
