@@ -10,21 +10,26 @@
 //! | `function_calls_in_flight` | gauge | `function`, `module` |
 //! | `function_errors_total` | counter | `function`, `module`, `kind` |
 //!
-//! [`Exporter`] installs the Prometheus recorder and serves the text exposition on
-//! `GET /metrics`.
+//! [`init!`] installs the Prometheus recorder ([`Exporter`]) and returns a [`Monitor`]: its
+//! router serves the text exposition on `GET /metrics`, and its layer
+//! ([`HttpMetricsLayer`]) records `http_requests_total`, `http_request_duration_seconds` and
+//! `http_requests_in_flight` per method, matched route template and status.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use vk_monitor::{Exporter, monitored};
+//! use vk_monitor::monitored;
 //!
 //! #[monitored]
-//! async fn hello() -> &'static str {
-//!     "hello"
+//! async fn get_call() -> &'static str {
+//!     "call"
 //! }
 //!
 //! # fn main() -> Result<(), vk_monitor::ExporterError> {
-//! let exporter = Exporter::install()?;
-//! let app: Router = Router::new().route("/", get(hello)).merge(exporter.router());
+//! let monitor = vk_monitor::init!()?;
+//! let app: Router = Router::new()
+//!     .route("/calls/{id}", get(get_call))
+//!     .merge(monitor.router())
+//!     .layer(monitor.layer());
 //! # Ok(()) }
 //! ```
 //!
