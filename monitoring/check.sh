@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Validates the monitoring assets with the real tools:
+#   - both Prometheus configs (promtool check config, which also loads the rule file),
+#   - that they differ only in the scrape target,
+#   - the rule file (promtool check rules) and its unit tests (promtool test rules),
+#   - the Grafana dashboard: valid JSON, every panel's queries present, parseable PromQL
+#     (checked by promtool as recording rules) and metric names the services really export.
+#
+# Usage, from anywhere:  bash monitoring/check.sh
+# Needs promtool (Debian: apt-get install prometheus) and python3. Runs every check, prints a
+# summary, and exits 1 if any failed.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "check.sh: promtool not found on PATH." >&2
+  echo "  Install it with 'apt-get install prometheus' (Debian/Ubuntu) or take it from a" >&2
+  echo "  Prometheus release archive, then run this script again." >&2
+  exit 2
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "check.sh: python3 not found on PATH; it is needed to check the dashboard JSON." >&2
+  exit 2
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+failed=()
+step() {
+  local name="$1"
+  shift
+  printf '\n== %s\n' "$name"
+  if "$@"; then
+    echo "-- ok"
+  else
+    echo "-- FAILED: $name" >&2
+    failed+=("$name")
+  fi
+}
+
+# The two configs must stay identical apart from where the example server is.
+configs_in_step() {
+  local strip='/^[[:space:]]*(#|$)/d'
+  if diff -u \
+    <(sed -E "$strip" prometheus.yml | sed 's/127\.0\.0\.1:3000/server:3000/') \
+    <(sed -E "$strip" prometheus.docker.yml); then
+    echo "prometheus.yml and prometheus.docker.yml differ only in the scrape target"
+  else
+    echo "prometheus.yml and prometheus.docker.yml differ beyond the scrape target (diff above)" >&2
+    return 1
+  fi
+}
+
+# Structure of the dashboard, and its queries turned into a rule file for promtool.
+dashboard_structure() {
+  python3 - grafana/dashboards/vk-monitor.json prometheus-alerts.yml "$tmp/dashboard-rules.json" <<'PY'
+import json, re, sys
+
+dashboard_path, rules_path, out_path = sys.argv[1:4]
+errors = []
+
+try:
+    with open(dashboard_path) as f:
+        dashboard = json.load(f)
+except (OSError, ValueError) as e:
+    print(f"{dashboard_path}: not valid JSON: {e}", file=sys.stderr)
+    sys.exit(1)
+
+# What the services export (see the README's metrics table), plus the recording rules.
+METRICS = {
+    "http_requests_total", "http_requests_in_flight",
+    "function_calls_total", "function_calls_in_flight", "function_errors_total",
+    "build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
+    "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
+    "voice_calls_active", "voice_calls_total",
+}
+for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
+                  "voice_call_duration_seconds"):
+    METRICS |= {histogram + s for s in ("_bucket", "_sum", "_count")}
+with open(rules_path) as f:
+    METRICS |= set(re.findall(r"^\s*-?\s*record:\s*([A-Za-z_:][A-Za-z0-9_:]*)", f.read(), re.M))
+
+FUNCTIONS = {
+    "abs", "absent", "absent_over_time", "avg", "avg_over_time", "bottomk", "ceil", "changes",
+    "clamp", "clamp_max", "clamp_min", "count", "count_over_time", "count_values", "delta",
+    "deriv", "floor", "group", "histogram_quantile", "idelta", "increase", "irate",
+    "label_join", "label_replace", "last_over_time", "max", "max_over_time", "min",
+    "min_over_time", "quantile", "quantile_over_time", "rate", "resets", "round", "scalar",
+    "sort", "sort_desc", "stddev", "sum", "sum_over_time", "time", "timestamp", "topk", "vector",
+}
+KEYWORDS = {"and", "or", "unless", "bool", "inf", "nan"}
+GROUPING = r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"
+
+
+def metric_names(expr):
+    """Identifiers of an expression that name series (roughly: not functions, keywords,
+    labels, strings, numbers or durations)."""
+    s = re.sub(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'', '""', expr)
+    s = re.sub(r"\{[^}]*\}", " ", s)
+    s = re.sub(r"\[[^\]]*\]", " ", s)
+    s = re.sub(GROUPING, " ", s)
+    s = re.sub(r"\boffset\s+\S+", " ", s)
+    s = re.sub(r"\b\d+(\.\d+)?([eE][+-]?\d+)?\b", " ", s)
+    names, unknown_functions = set(), set()
+    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", s):
+        word = m.group(0)
+        followed_by_paren = re.match(r"\s*\(", s[m.end():]) is not None
+        if word.lower() in KEYWORDS:
+            continue
+        if followed_by_paren and word not in METRICS:
+            if word not in FUNCTIONS:
+                unknown_functions.add(word)
+        else:
+            names.add(word)
+    return names, unknown_functions
+
+
+def to_promql(expr):
+    """Replaces Grafana's variables with values PromQL accepts."""
+    expr = re.sub(r"\$\{?__(rate_interval|interval|range)\}?", "5m", expr)
+    return re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", ".*", expr)
+
+
+def all_panels(panels):
+    for p in panels:
+        yield p
+        yield from all_panels(p.get("panels", []))
+
+
+if dashboard.get("schemaVersion") is None:
+    errors.append("no schemaVersion")
+variables = {v.get("name"): v for v in dashboard.get("templating", {}).get("list", [])}
+if variables.get("datasource", {}).get("type") != "datasource":
+    errors.append("no `datasource` template variable of type datasource")
+
+ids, rules, cells = set(), [], {}
+for panel in all_panels(dashboard.get("panels", [])):
+    title = panel.get("title", "<untitled>")
+    where = f"panel {panel.get('id')} ({title!r})"
+    if panel.get("id") in ids:
+        errors.append(f"{where}: duplicate id")
+    ids.add(panel.get("id"))
+    g = panel.get("gridPos", {})
+    for x in range(g.get("x", 0), g.get("x", 0) + g.get("w", 0)):
+        for y in range(g.get("y", 0), g.get("y", 0) + g.get("h", 0)):
+            if (x, y) in cells and panel.get("type") != "row":
+                errors.append(f"{where}: overlaps {cells[(x, y)]}")
+                break
+            cells[(x, y)] = where
+        else:
+            continue
+        break
+    if panel.get("type") in ("row", "text"):
+        continue
+    if panel.get("datasource", {}).get("uid") != "${datasource}":
+        errors.append(f"{where}: datasource is not the ${{datasource}} variable")
+    targets = panel.get("targets", [])
+    if not targets:
+        errors.append(f"{where}: no targets")
+    for t in targets:
+        ref = t.get("refId", "?")
+        expr = t.get("expr")
+        if not isinstance(expr, str) or not expr.strip():
+            errors.append(f"{where} target {ref}: empty expr")
+            continue
+        names, unknown = metric_names(expr)
+        for name in sorted(names - METRICS):
+            errors.append(f"{where} target {ref}: unknown metric {name!r}")
+        for name in sorted(unknown):
+            errors.append(f"{where} target {ref}: unknown function {name!r}")
+        rules.append({"record": f"dashboard_panel_{panel.get('id')}_{ref}", "expr": to_promql(expr)})
+
+# JSON is YAML, so promtool reads this as a rule file.
+with open(out_path, "w") as f:
+    json.dump({"groups": [{"name": "dashboard-queries", "rules": rules}]}, f, indent=2)
+
+for e in errors:
+    print(f"{dashboard_path}: {e}", file=sys.stderr)
+if errors:
+    sys.exit(1)
+rows = sum(1 for p in all_panels(dashboard.get("panels", [])) if p.get("type") == "row")
+print(f"{dashboard_path}: valid JSON, {len(ids) - rows} panels in {rows} rows, {len(rules)} queries, all non-empty, "
+      f"all on known metrics")
+PY
+}
+
+dashboard_promql() {
+  [ -s "$tmp/dashboard-rules.json" ] || { echo "no dashboard queries to check" >&2; return 1; }
+  promtool check rules "$tmp/dashboard-rules.json"
+}
+
+step "promtool check config prometheus.yml" promtool check config prometheus.yml
+step "promtool check config prometheus.docker.yml" promtool check config prometheus.docker.yml
+step "prometheus.yml and prometheus.docker.yml in step" configs_in_step
+step "promtool check rules prometheus-alerts.yml" promtool check rules prometheus-alerts.yml
+step "promtool test rules alerts.test.yml" promtool test rules alerts.test.yml
+step "dashboard JSON, targets and metric names" dashboard_structure
+step "dashboard PromQL parses (promtool check rules)" dashboard_promql
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "monitoring checks FAILED (${#failed[@]}):" >&2
+  printf '  - %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "monitoring checks passed"
