@@ -139,13 +139,12 @@ async fn one_request(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    if action == "create" && status == 201 {
-        if let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["id"].as_i64())
-        {
-            ids.lock().unwrap_or_else(|e| e.into_inner()).push(id);
-        }
+    let created = (action == "create" && status == 201)
+        .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .flatten()
+        .and_then(|call| call["id"].as_i64());
+    if let Some(id) = created {
+        ids.lock().unwrap_or_else(|e| e.into_inner()).push(id);
     }
     (action, status)
 }
