@@ -14,15 +14,19 @@
 //! | `DATABASE_URL` | in-memory SQLite | e.g. `sqlite://calls.db?mode=rwc` |
 //! | `SPEECH_FAILURE_RATE` | `0.1` | share of transcript requests the speech provider fails |
 //! | `SPEECH_LATENCY_MS` | `20..400` | the provider's latency range, in milliseconds |
+//! | `HEALTH_SHOW_DETAILS` | `false` | show check failure details in `/health` and `/ready` |
+//! | `SHUTDOWN_DRAIN_MS` | `5000` | on SIGTERM, how long `/ready` fails before the server stops |
 
 mod api;
 mod business;
+mod health;
 mod repository;
 mod speech;
 
 use std::error::Error;
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -43,6 +47,8 @@ struct Settings {
     database_url: Option<String>,
     speech_failure_rate: f64,
     speech_latency: Range<u64>,
+    health_details: bool,
+    drain: Duration,
 }
 
 impl Settings {
@@ -69,6 +75,22 @@ impl Settings {
                 (!range.is_empty()).then_some(range)
             },
         )?;
+        let health_details = read(
+            "HEALTH_SHOW_DETAILS",
+            "false",
+            "true, false, 1, 0, yes or no",
+            |v| match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Some(true),
+                "false" | "0" | "no" => Some(false),
+                _ => None,
+            },
+        )?;
+        let drain = read(
+            "SHUTDOWN_DRAIN_MS",
+            "5000",
+            "a whole number of milliseconds",
+            |v| v.trim().parse().ok().map(Duration::from_millis),
+        )?;
         let database_url = std::env::var("DATABASE_URL")
             .ok()
             .filter(|url| !url.is_empty());
@@ -77,6 +99,8 @@ impl Settings {
             database_url,
             speech_failure_rate,
             speech_latency,
+            health_details,
+            drain,
         })
     }
 }
@@ -118,20 +142,26 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let calls = CallRepository::connect(settings.database_url.as_deref()).await?;
     let speech = SpeechProvider::new(settings.speech_failure_rate, settings.speech_latency);
+    health::register(monitor.health(), &calls, &speech);
+    monitor.health().set_show_details(settings.health_details);
     let app = app(AppState { calls, speech }, &monitor);
 
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let addr = listener.local_addr()?;
-    println!("voice-calls listening on http://{addr}; metrics at http://{addr}/metrics");
+    println!(
+        "voice-calls listening on http://{addr}; metrics at http://{addr}/metrics, \
+         health at /health and /ready"
+    );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(monitor, settings.drain))
         .await?;
     println!("voice-calls stopped");
     Ok(())
 }
 
-/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish before the server exits.
-async fn shutdown_signal() {
+/// Resolves on ctrl-c, or on SIGTERM after a drain period: readiness fails at once, so load
+/// balancers stop sending traffic while in-flight and late requests are still served.
+async fn shutdown_signal(monitor: Monitor, drain: Duration) {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -148,6 +178,10 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! {
         () = interrupt => {},
-        () = terminate => {},
+        () = terminate => {
+            monitor.shutdown();
+            println!("voice-calls draining for {drain:?}: /ready now fails");
+            tokio::time::sleep(drain).await;
+        },
     }
 }

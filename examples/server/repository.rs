@@ -84,6 +84,14 @@ impl CallRepository {
         Ok(CallRepository { pool })
     }
 
+    /// A real round trip to the database, for the readiness check.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     #[monitored(op = "db.query")]
     pub async fn insert(&self, caller: &str, callee: &str) -> Result<Call, sqlx::Error> {
         let row = sqlx::query(

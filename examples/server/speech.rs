@@ -49,6 +49,19 @@ impl SpeechProvider {
         }
     }
 
+    /// The provider's status endpoint, simulated: as available as its transcriptions.
+    pub async fn ping(&self) -> Result<(), SpeechError> {
+        tokio::time::sleep(Duration::from_millis(
+            fastrand::u64(self.latency_ms.clone()) / 4,
+        ))
+        .await;
+        if fastrand::f64() < self.failure_rate {
+            Err(SpeechError::Unavailable)
+        } else {
+            Ok(())
+        }
+    }
+
     #[monitored(op = "http.client")]
     pub async fn transcribe(&self, call_id: i64) -> Result<String, SpeechError> {
         let latency = Duration::from_millis(fastrand::u64(self.latency_ms.clone()));

@@ -26,10 +26,10 @@ pub struct MonitoredArgs {
 }
 
 /// One `key = value` pair as written, before its value is checked.
-struct RawArg {
-    key: Ident,
-    eq: Option<Token![=]>,
-    value: TokenStream,
+pub(crate) struct RawArg {
+    pub(crate) key: Ident,
+    pub(crate) eq: Option<Token![=]>,
+    pub(crate) value: TokenStream,
 }
 
 impl MonitoredArgs {
@@ -101,16 +101,19 @@ impl MonitoredArgs {
     }
 }
 
-fn example_value(key: &str) -> &'static str {
+pub(crate) fn example_value(key: &str) -> &'static str {
     match key {
         "name" => "\"checkout\"",
         "op" => "\"db.query\"",
+        "kind" => "readiness",
+        "timeout" => "\"500ms\"",
+        "critical" => "false",
         "crate" => "::vk_monitor",
         _ => "path::to::predicate",
     }
 }
 
-fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
+pub(crate) fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(
             key.span(),
@@ -121,7 +124,7 @@ fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
     Ok(())
 }
 
-fn parse_label(value: TokenStream, key: &str) -> syn::Result<LitStr> {
+pub(crate) fn parse_label(value: TokenStream, key: &str) -> syn::Result<LitStr> {
     let span = value.span();
     let lit: LitStr = syn::parse2(value).map_err(|_| {
         syn::Error::new(
@@ -141,7 +144,7 @@ fn parse_label(value: TokenStream, key: &str) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
-fn parse_path(value: TokenStream, key: &str) -> syn::Result<Path> {
+pub(crate) fn parse_path(value: TokenStream, key: &str) -> syn::Result<Path> {
     let span = value.span();
     syn::parse2(value).map_err(|_| {
         let what = if key == "crate" {
@@ -158,13 +161,13 @@ fn parse_path(value: TokenStream, key: &str) -> syn::Result<Path> {
 
 /// Splits the arguments into `key [= value]` pairs at top-level commas, so that every argument
 /// can be checked, and reported, on its own.
-fn parse_raw(input: ParseStream) -> syn::Result<Vec<RawArg>> {
+pub(crate) fn parse_raw(input: ParseStream) -> syn::Result<Vec<RawArg>> {
     let mut args = Vec::new();
     while !input.is_empty() {
         let key = input.call(Ident::parse_any).map_err(|_| {
             syn::Error::new(
                 input.span(),
-                format!("expected an argument such as `name = \"checkout\"`; {EXPECTED}"),
+                "expected an argument such as `name = \"checkout\"`",
             )
         })?;
         let eq: Option<Token![=]> = input.parse()?;

@@ -12,7 +12,7 @@ use syn::visit_mut::{self, VisitMut};
 use syn::{LitStr, ReturnType, Token, Type};
 
 use crate::attr::{Classifier, Errors, MonitoredArgs};
-use crate::item::MonitoredFn;
+use crate::item::AnnotatedFn;
 
 /// `enabled`: whether instrumentation is on (the `enabled` feature); off, a valid item is
 /// returned unchanged.
@@ -21,7 +21,7 @@ pub fn monitored(args: TokenStream, item: TokenStream, enabled: bool) -> TokenSt
     let args = MonitoredArgs::parse(args)
         .map_err(|err| errors.push(err))
         .ok();
-    let func = syn::parse2::<MonitoredFn>(item.clone())
+    let func = AnnotatedFn::parse(item.clone(), "monitored")
         .map_err(|err| errors.push(err))
         .ok();
     if let Some(func) = &func {
@@ -38,8 +38,8 @@ pub fn monitored(args: TokenStream, item: TokenStream, enabled: bool) -> TokenSt
     }
 }
 
-fn expand(args: &MonitoredArgs, func: &MonitoredFn) -> TokenStream {
-    let MonitoredFn {
+fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
+    let AnnotatedFn {
         attrs, vis, sig, ..
     } = func;
     let private = match &args.krate {

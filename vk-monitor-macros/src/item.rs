@@ -2,11 +2,12 @@
 //! the body is kept as tokens so that a mistake inside it is reported by rustc, not by us.
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::{Parse, ParseStream};
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, Signature, Stmt, Token, Visibility, braced, token};
 
-pub struct MonitoredFn {
+/// A function under one of our attributes.
+pub struct AnnotatedFn {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub sig: Signature,
@@ -14,22 +15,32 @@ pub struct MonitoredFn {
     pub body: TokenStream,
 }
 
-impl Parse for MonitoredFn {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
+impl AnnotatedFn {
+    /// Parses `tokens` as the item under `#[attribute]`, naming it in errors.
+    pub fn parse(tokens: TokenStream, attribute: &str) -> syn::Result<Self> {
+        syn::parse::Parser::parse2(
+            |input: ParseStream| Self::parse_item(input, attribute),
+            tokens,
+        )
+    }
+
+    fn parse_item(input: ParseStream, attribute: &str) -> syn::Result<Self> {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         if !looks_like_fn(input) {
             return Err(syn::Error::new(
                 input.span(),
-                "#[monitored] only applies to functions and methods with a body",
+                format!("#[{attribute}] only applies to functions and methods with a body"),
             ));
         }
         let sig: Signature = input.parse()?;
         if input.peek(Token![;]) {
             return Err(syn::Error::new(
                 input.span(),
-                "#[monitored] needs a function body: put it on the method in the `impl` block, \
-                 or on a default method that has a body",
+                format!(
+                    "#[{attribute}] needs a function body: put it on the method in the `impl` \
+                     block, or on a default method that has a body"
+                ),
             ));
         }
         let content;
@@ -41,7 +52,7 @@ impl Parse for MonitoredFn {
             attrs.push(inner);
         }
         let body: TokenStream = content.parse()?;
-        Ok(MonitoredFn {
+        Ok(AnnotatedFn {
             attrs,
             vis,
             sig,
@@ -60,7 +71,7 @@ fn looks_like_fn(input: ParseStream) -> bool {
         && fork.peek(Token![fn])
 }
 
-impl MonitoredFn {
+impl AnnotatedFn {
     /// Checks what the signature alone can rule out, reporting every problem.
     pub fn validate(&self, errors: &mut crate::attr::Errors) {
         if let Some(constness) = &self.sig.constness {

@@ -7,6 +7,7 @@
 
 mod attr;
 mod expand;
+mod health;
 mod item;
 
 use proc_macro::TokenStream;
@@ -17,4 +18,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::monitored(args.into(), item.into(), cfg!(feature = "enabled")).into()
+}
+
+/// Registers the annotated fn as a health check, served by `/health`, `/ready` or `/startup`.
+///
+/// See the `vk-monitor` crate's `health` module for the arguments and examples.
+#[proc_macro_attribute]
+pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
+    health::health_check(args.into(), item.into()).into()
 }

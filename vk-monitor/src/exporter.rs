@@ -25,6 +25,21 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
 
 static INSTALLED: OnceLock<Exporter> = OnceLock::new();
 
+/// What `build_info` says, for the other endpoints that name the service.
+#[derive(Debug)]
+pub(crate) struct BuildInfo {
+    pub(crate) service: Cow<'static, str>,
+    pub(crate) version: Cow<'static, str>,
+    pub(crate) environment: Cow<'static, str>,
+}
+
+static BUILD_INFO_LABELS: OnceLock<BuildInfo> = OnceLock::new();
+
+/// The installed exporter's service, version and environment.
+pub(crate) fn build_info() -> Option<&'static BuildInfo> {
+    BUILD_INFO_LABELS.get()
+}
+
 /// The installed Prometheus exporter. Cheap to clone.
 ///
 /// ```no_run
@@ -213,12 +228,16 @@ impl ExporterBuilder {
             .map_err(ExporterError::UpkeepThread)?;
 
         metric_names::describe();
-        let service = self.service.unwrap_or_else(executable_name);
+        let info = BUILD_INFO_LABELS.get_or_init(|| BuildInfo {
+            service: self.service.unwrap_or_else(executable_name),
+            version: self.version,
+            environment: self.environment,
+        });
         metrics::gauge!(
             BUILD_INFO,
-            "service" => service,
-            "version" => self.version,
-            "environment" => self.environment,
+            "service" => info.service.clone(),
+            "version" => info.version.clone(),
+            "environment" => info.environment.clone(),
         )
         .set(1.0);
         let process = self.process_metrics.then(|| {

@@ -24,7 +24,7 @@
 //!     "call"
 //! }
 //!
-//! # fn main() -> Result<(), vk_monitor::ExporterError> {
+//! # fn main() -> Result<(), vk_monitor::InitError> {
 //! let monitor = vk_monitor::init!()?;
 //! let app: Router = Router::new()
 //!     .route("/calls/{id}", get(get_call))
@@ -64,7 +64,9 @@
 #![warn(missing_docs)]
 
 mod call_site;
+mod config;
 mod exporter;
+pub mod health;
 mod histogram;
 pub mod http_metrics;
 mod in_flight;
@@ -72,20 +74,24 @@ pub mod metric_names;
 mod monitor;
 mod outcome;
 
+pub use config::{ConfigError, InvalidVariable};
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
 pub use http_metrics::HttpMetricsLayer;
-pub use monitor::Monitor;
+pub use monitor::{InitError, Monitor};
 pub use outcome::{MonitoredError, Outcome};
-pub use vk_monitor_macros::monitored;
+pub use vk_monitor_macros::{health_check, monitored};
 
 /// Support for the macro expansions. Not public API: no semver promise.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call_site::{CallGuard, CallSite};
+    pub use crate::health::{AnnotatedCheck, CheckKind, run_async, run_blocking};
+    pub use crate::monitor::init;
     pub use crate::outcome::Outcome;
     pub use crate::outcome::probe::{
         ByDefault, ByErrorOnly, ByResultOnly, ByStatus, ByValueAndError, ByValueOnly, Probe,
     };
+    pub use inventory;
 
     /// Classifies a returned value by its type (autoref specialization: the most specific
     /// trait whose impl applies wins, with no bound required of the user's types).

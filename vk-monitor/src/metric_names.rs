@@ -19,6 +19,11 @@ pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 /// Gauge: HTTP requests being served, labels `method`, `route`.
 pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
+/// Gauge: 1 when a health check's last run passed or warned, 0 when it failed; labels `check`,
+/// `kind`.
+pub const HEALTH_CHECK_UP: &str = "health_check_up";
+/// Histogram (seconds): health check run time, labels `check`, `kind`.
+pub const HEALTH_CHECK_DURATION_SECONDS: &str = "health_check_duration_seconds";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
 
@@ -28,6 +33,9 @@ pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
 /// HELP of `http_request_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const HTTP_REQUEST_DURATION_HELP: &str =
     "HTTP request duration in seconds, from the request to the end of the response body.";
+
+/// HELP of `health_check_duration_seconds`, rendered by this crate's own histograms.
+pub(crate) const HEALTH_CHECK_DURATION_HELP: &str = "Run time of health checks in seconds.";
 
 /// Registers HELP text and units. Must run after the recorder is installed: descriptions
 /// given to no recorder are lost.
@@ -56,6 +64,10 @@ pub(crate) fn describe() {
         HTTP_REQUESTS_IN_FLIGHT,
         Unit::Count,
         "HTTP requests received and not yet answered to the end."
+    );
+    describe_gauge!(
+        HEALTH_CHECK_UP,
+        "1 when the health check's last run passed or warned, 0 when it failed."
     );
     describe_gauge!(
         BUILD_INFO,

@@ -7,7 +7,7 @@
     clippy::must_use_candidate
 )]
 
-use vk_monitor::monitored;
+use vk_monitor::{health_check, monitored};
 
 /// A sync fn with an error path.
 #[monitored]
@@ -36,7 +36,21 @@ impl Counter {
     }
 }
 
+/// A sync health check.
+#[health_check(kind = liveness, timeout = "100ms")]
+pub fn lint_clean_alive() -> bool {
+    true
+}
+
+/// An async health check.
+#[health_check(critical = false)]
+pub async fn lint_clean_ready() -> Result<(), std::io::Error> {
+    Ok(())
+}
+
 pub fn main() {
+    let _ = lint_clean_alive();
+    drop(lint_clean_ready());
     let _ = parse("1");
     unit();
     drop(answer());

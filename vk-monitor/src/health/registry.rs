@@ -1,0 +1,405 @@
+//! The registry: runs the checks of a kind concurrently, each under its timeout and with its
+//! panics caught, caches the result briefly and shares one run among concurrent probes.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use metrics::Gauge;
+
+use super::check::{CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus};
+use crate::call_site::recording;
+use crate::histogram::{self, Histogram};
+use crate::metric_names::{
+    HEALTH_CHECK_DURATION_HELP, HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP,
+};
+
+/// One check's result in a report.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    /// The check's name.
+    pub name: String,
+    /// Its `componentType`.
+    pub component_type: String,
+    /// Whether its failure fails the aggregate.
+    pub critical: bool,
+    /// What it reported (a timeout or a panic is a failing report saying so).
+    pub report: CheckReport,
+    /// How long it ran.
+    pub duration: Duration,
+    /// When it ran.
+    pub time: SystemTime,
+}
+
+/// The result of running every check of a kind.
+#[derive(Clone, Debug)]
+pub struct HealthReport {
+    /// The aggregate: the worst of the checks, a non-critical failure counting as `warn`.
+    pub status: HealthStatus,
+    /// Each check's result, in registration order.
+    pub checks: Vec<CheckResult>,
+}
+
+impl HealthReport {
+    fn from_checks(checks: Vec<CheckResult>) -> Self {
+        let status = aggregate(checks.iter().map(|c| (c.report.status, c.critical)));
+        HealthReport { status, checks }
+    }
+}
+
+/// The worst status; a non-critical check's failure only degrades the aggregate to `warn`.
+/// No checks: `pass`.
+pub fn aggregate(statuses: impl IntoIterator<Item = (HealthStatus, bool)>) -> HealthStatus {
+    statuses
+        .into_iter()
+        .map(|(status, critical)| match status {
+            HealthStatus::Fail if !critical => HealthStatus::Warn,
+            status => status,
+        })
+        .max()
+        .unwrap_or(HealthStatus::Pass)
+}
+
+struct Registered {
+    spec: CheckSpec,
+    check: Box<dyn HealthCheck>,
+    metrics: OnceLock<(Gauge, &'static Histogram)>,
+}
+
+struct Cached {
+    at: Instant,
+    report: Arc<HealthReport>,
+}
+
+struct Inner {
+    checks: RwLock<Vec<Arc<Registered>>>,
+    cache_nanos: AtomicU64,
+    show_details: AtomicBool,
+    startup_passed: AtomicBool,
+    shutting_down: AtomicBool,
+    /// One per kind: the lock is the single flight, the value the cache.
+    runs: [tokio::sync::Mutex<Option<Cached>>; 3],
+    started: Instant,
+}
+
+/// The health checks of a service, and their last results.
+///
+/// [`HealthRegistry::global`] holds every `#[health_check]` function linked into the binary;
+/// add checks that need state with [`register`](HealthRegistry::register).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use vk_monitor::health::{CheckSpec, HealthRegistry};
+///
+/// # async fn ping() -> Result<(), std::io::Error> { Ok(()) }
+/// HealthRegistry::global().register(
+///     CheckSpec::readiness("database").timeout(Duration::from_millis(500)),
+///     || async { ping().await },
+/// );
+/// ```
+#[derive(Clone)]
+pub struct HealthRegistry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HealthRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let checks = self
+            .inner
+            .checks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let names: Vec<&str> = checks.iter().map(|c| &*c.spec.name).collect();
+        f.debug_struct("HealthRegistry")
+            .field("checks", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for HealthRegistry {
+    fn default() -> Self {
+        HealthRegistry::new()
+    }
+}
+
+/// A `#[health_check]` function, collected at link time.
+#[doc(hidden)]
+pub struct AnnotatedCheck {
+    pub name: &'static str,
+    pub kind: CheckKind,
+    pub timeout_ms: u64,
+    pub critical: bool,
+    pub run: fn() -> super::check::CheckFuture<'static>,
+}
+
+inventory::collect!(AnnotatedCheck);
+
+impl HealthRegistry {
+    /// The default interval results are reused for.
+    pub const DEFAULT_CACHE: Duration = Duration::from_secs(1);
+
+    /// An empty registry.
+    pub fn new() -> Self {
+        HealthRegistry {
+            inner: Arc::new(Inner {
+                checks: RwLock::new(Vec::new()),
+                cache_nanos: AtomicU64::new(Self::DEFAULT_CACHE.as_nanos() as u64),
+                show_details: AtomicBool::new(false),
+                startup_passed: AtomicBool::new(false),
+                shutting_down: AtomicBool::new(false),
+                runs: [const { tokio::sync::Mutex::const_new(None) }; 3],
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// The process's registry, holding every `#[health_check]` function of the binary.
+    pub fn global() -> &'static HealthRegistry {
+        static GLOBAL: LazyLock<HealthRegistry> = LazyLock::new(|| {
+            let registry = HealthRegistry::new();
+            registry.register_annotated();
+            registry
+        });
+        &GLOBAL
+    }
+
+    /// Adds every `#[health_check]` function linked into the binary.
+    pub fn register_annotated(&self) {
+        for annotated in inventory::iter::<AnnotatedCheck> {
+            let spec = CheckSpec::new(annotated.name, annotated.kind)
+                .timeout(Duration::from_millis(annotated.timeout_ms))
+                .critical(annotated.critical);
+            self.register(spec, AnnotatedRun(annotated.run));
+        }
+    }
+
+    /// Adds a check.
+    pub fn register(&self, spec: CheckSpec, check: impl HealthCheck) {
+        let registered = Arc::new(Registered {
+            spec,
+            check: Box::new(check),
+            metrics: OnceLock::new(),
+        });
+        self.inner
+            .checks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(registered);
+    }
+
+    /// The names and kinds of the registered checks.
+    pub fn checks(&self) -> Vec<(String, CheckKind)> {
+        let checks = self
+            .inner
+            .checks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        checks
+            .iter()
+            .map(|c| (c.spec.name.to_string(), c.spec.kind))
+            .collect()
+    }
+
+    /// How long a result is reused before the checks run again. Default 1 s.
+    pub fn set_cache_interval(&self, interval: Duration) {
+        self.inner
+            .cache_nanos
+            .store(interval.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Whether responses include each check's `output` (failure reasons). Default: off, since
+    /// a public probe must not leak internals.
+    pub fn set_show_details(&self, show: bool) {
+        self.inner.show_details.store(show, Ordering::Relaxed);
+    }
+
+    pub(crate) fn show_details(&self) -> bool {
+        self.inner.show_details.load(Ordering::Relaxed)
+    }
+
+    /// Graceful shutdown has begun: readiness fails from now on (liveness does not), so load
+    /// balancers stop sending traffic before the process exits.
+    pub fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// The report of a kind's checks: cached for the cache interval, and run once for all
+    /// concurrent callers.
+    pub async fn report(&self, kind: CheckKind) -> Arc<HealthReport> {
+        let slot = &self.inner.runs[kind as usize];
+        let mut cached = slot.lock().await;
+        let fresh_for = Duration::from_nanos(self.inner.cache_nanos.load(Ordering::Relaxed));
+        if let Some(cached) = cached.as_ref().filter(|c| c.at.elapsed() < fresh_for) {
+            return Arc::clone(&cached.report);
+        }
+        let report = Arc::new(self.run(kind).await);
+        *cached = Some(Cached {
+            at: Instant::now(),
+            report: Arc::clone(&report),
+        });
+        report
+    }
+
+    /// What `/ready` answers: the readiness checks, failing until the startup checks have
+    /// passed once and after shutdown has begun.
+    pub async fn readiness(&self) -> HealthReport {
+        let mut report = HealthReport::clone(&*self.report(CheckKind::Readiness).await);
+        if !self.inner.startup_passed.load(Ordering::Relaxed) {
+            let startup = self.report(CheckKind::Startup).await;
+            if startup.status == HealthStatus::Fail {
+                report.status = HealthStatus::Fail;
+                report.checks.extend(startup.checks.iter().cloned());
+            } else {
+                self.inner.startup_passed.store(true, Ordering::Relaxed);
+            }
+        }
+        if self.is_shutting_down() {
+            report.status = HealthStatus::Fail;
+            report.checks.push(CheckResult {
+                name: "shutdown".into(),
+                component_type: "system".into(),
+                critical: true,
+                report: CheckReport::fail("the service is shutting down"),
+                duration: Duration::ZERO,
+                time: SystemTime::now(),
+            });
+        }
+        report
+    }
+
+    async fn run(&self, kind: CheckKind) -> HealthReport {
+        let checks: Vec<Arc<Registered>> = {
+            let all = self
+                .inner
+                .checks
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            all.iter()
+                .filter(|c| c.spec.kind == kind)
+                .cloned()
+                .collect()
+        };
+        let results = futures_util::future::join_all(checks.iter().map(|c| run_one(c))).await;
+        HealthReport::from_checks(results)
+    }
+}
+
+async fn run_one(registered: &Registered) -> CheckResult {
+    let spec = &registered.spec;
+    let time = SystemTime::now();
+    let start = Instant::now();
+    let outcome = tokio::time::timeout(spec.timeout, CatchPanic(registered.check.check())).await;
+    let duration = start.elapsed();
+    let report = match outcome {
+        Ok(Ok(report)) => report,
+        Ok(Err(panic)) => {
+            CheckReport::fail(format!("the check panicked: {}", panic_message(&*panic)))
+        }
+        Err(_) => CheckReport::fail(format!("the check timed out after {:?}", spec.timeout)),
+    };
+    record_metrics(registered, report.status, duration);
+    CheckResult {
+        name: spec.name.to_string(),
+        component_type: spec.component_type.to_string(),
+        critical: spec.critical,
+        report,
+        duration,
+        time,
+    }
+}
+
+fn record_metrics(registered: &Registered, status: HealthStatus, duration: Duration) {
+    if !recording() {
+        return;
+    }
+    let (up, seconds) = registered.metrics.get_or_init(|| {
+        let (check, kind) = (&*registered.spec.name, registered.spec.kind.as_str());
+        let up = metrics::gauge!(HEALTH_CHECK_UP, "check" => check.to_owned(), "kind" => kind);
+        let labels = [("check", check), ("kind", kind)];
+        (
+            up,
+            histogram::register(
+                HEALTH_CHECK_DURATION_SECONDS,
+                HEALTH_CHECK_DURATION_HELP,
+                &labels,
+            ),
+        )
+    });
+    up.set(if status == HealthStatus::Fail {
+        0.0
+    } else {
+        1.0
+    });
+    seconds.record(duration);
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string payload")
+}
+
+/// Turns a panic while polling into an error, so one bad check cannot take the probe down.
+struct CatchPanic<F>(F);
+
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// A `#[health_check]` function as a [`HealthCheck`].
+struct AnnotatedRun(fn() -> super::check::CheckFuture<'static>);
+
+impl HealthCheck for AnnotatedRun {
+    fn check(&self) -> super::check::CheckFuture<'_> {
+        (self.0)()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use HealthStatus::{Fail, Pass, Warn};
+
+    #[test]
+    fn the_worst_status_wins_and_non_critical_failures_only_warn() {
+        let table = [
+            (vec![], Pass),
+            (vec![(Pass, true)], Pass),
+            (vec![(Pass, true), (Warn, true)], Warn),
+            (vec![(Pass, true), (Fail, true)], Fail),
+            (vec![(Pass, true), (Fail, false)], Warn),
+            (vec![(Warn, false), (Fail, false)], Warn),
+            (vec![(Fail, false), (Fail, true)], Fail),
+            (vec![(Warn, true), (Pass, false)], Warn),
+            (vec![(Pass, false), (Pass, false)], Pass),
+        ];
+        for (checks, expected) in table {
+            assert_eq!(aggregate(checks.clone()), expected, "{checks:?}");
+        }
+    }
+}
