@@ -38,15 +38,30 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Reads variables, collecting the invalid ones.
-#[derive(Default)]
-pub(crate) struct EnvReader {
+pub(crate) struct EnvReader<L = fn(&str) -> Option<String>> {
+    lookup: L,
     invalid: Vec<InvalidVariable>,
 }
 
 impl EnvReader {
+    /// Reads the process environment.
+    pub(crate) fn process() -> Self {
+        EnvReader::new(|name| std::env::var(name).ok())
+    }
+}
+
+impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
+    /// Reads through `lookup`, so tests need not touch the process environment.
+    pub(crate) fn new(lookup: L) -> Self {
+        EnvReader {
+            lookup,
+            invalid: Vec::new(),
+        }
+    }
+
     /// A boolean: `true`/`false`, `1`/`0`, `yes`/`no`, in any case; `default` when unset.
     pub(crate) fn bool(&mut self, name: &'static str, default: bool) -> bool {
-        let Ok(value) = std::env::var(name) else {
+        let Some(value) = (self.lookup)(name) else {
             return default;
         };
         match value.trim().to_ascii_lowercase().as_str() {
@@ -71,5 +86,33 @@ impl EnvReader {
                 invalid: self.invalid,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_accept_common_spellings_and_name_what_is_wrong() {
+        let env = |name: &str| match name {
+            "A" => Some("Yes".to_owned()),
+            "B" => Some("0".to_owned()),
+            "C" => Some("maybe".to_owned()),
+            "D" => Some("".to_owned()),
+            _ => None,
+        };
+        let mut reader = EnvReader::new(env);
+        assert!(reader.bool("A", false));
+        assert!(!reader.bool("B", true));
+        assert!(reader.bool("UNSET", true));
+        reader.bool("C", false);
+        reader.bool("D", false);
+        let error = reader.finish().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: C=\"maybe\" (expected true, false, 1, 0, yes or no); \
+             D=\"\" (expected true, false, 1, 0, yes or no);"
+        );
     }
 }

@@ -119,7 +119,7 @@ impl From<ConfigError> for InitError {
 /// What [`init!`](crate::init) expands to, with the calling crate's name and version.
 #[doc(hidden)]
 pub fn init(service: &'static str, version: &'static str) -> Result<Monitor, InitError> {
-    let mut env = EnvReader::default();
+    let mut env = EnvReader::process();
     let show_details = env.bool("HEALTH_SHOW_DETAILS", false);
     env.finish()?;
     let exporter = Exporter::builder()
