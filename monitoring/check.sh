@@ -75,10 +75,10 @@ METRICS = {
     "function_calls_total", "function_calls_in_flight", "function_errors_total",
     "build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
     "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
-    "voice_calls_active", "voice_calls_total",
+    "voice_calls_active", "voice_calls_total", "health_check_up",
 }
 for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
-                  "voice_call_duration_seconds"):
+                  "voice_call_duration_seconds", "health_check_duration_seconds"):
     METRICS |= {histogram + s for s in ("_bucket", "_sum", "_count")}
 with open(rules_path) as f:
     METRICS |= set(re.findall(r"^\s*-?\s*record:\s*([A-Za-z_:][A-Za-z0-9_:]*)", f.read(), re.M))
