@@ -6,7 +6,8 @@
 //! metrics `voice_calls_active`, `voice_call_duration_seconds` and `voice_calls_total{outcome}`
 //! sit beside them.
 //!
-//! Environment (all optional):
+//! Environment (all optional), besides vk-monitor's own (`SENTRY_DSN`, `ENABLE_METRICS`,
+//! `APM_ENVIRONMENT`, `HEALTH_SHOW_DETAILS`... see `.env.example`):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -14,7 +15,6 @@
 //! | `DATABASE_URL` | in-memory SQLite | e.g. `sqlite://calls.db?mode=rwc` |
 //! | `SPEECH_FAILURE_RATE` | `0.1` | share of transcript requests the speech provider fails |
 //! | `SPEECH_LATENCY_MS` | `20..400` | the provider's latency range, in milliseconds |
-//! | `HEALTH_SHOW_DETAILS` | `false` | show check failure details in `/health` and `/ready` |
 //! | `SHUTDOWN_DRAIN_MS` | `5000` | on SIGTERM, how long `/ready` fails before the server stops |
 
 mod api;
@@ -47,7 +47,6 @@ struct Settings {
     database_url: Option<String>,
     speech_failure_rate: f64,
     speech_latency: Range<u64>,
-    health_details: bool,
     drain: Duration,
 }
 
@@ -75,16 +74,6 @@ impl Settings {
                 (!range.is_empty()).then_some(range)
             },
         )?;
-        let health_details = read(
-            "HEALTH_SHOW_DETAILS",
-            "false",
-            "true, false, 1, 0, yes or no",
-            |v| match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Some(true),
-                "false" | "0" | "no" => Some(false),
-                _ => None,
-            },
-        )?;
         let drain = read(
             "SHUTDOWN_DRAIN_MS",
             "5000",
@@ -99,7 +88,6 @@ impl Settings {
             database_url,
             speech_failure_rate,
             speech_latency,
-            health_details,
             drain,
         })
     }
@@ -131,19 +119,17 @@ pub fn app(state: AppState, monitor: &Monitor) -> Router {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let settings = Settings::from_env()?;
-    let monitor = Monitor::new(
-        vk_monitor::Exporter::builder()
-            .service("voice-calls")
-            .version(env!("CARGO_PKG_VERSION"))
-            .buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
-            .install()?,
-    );
+    // SENTRY_DSN, ENABLE_METRICS, APM_ENVIRONMENT, HEALTH_SHOW_DETAILS... are read here.
+    let monitor = vk_monitor::MonitorBuilder::new("voice-calls", env!("CARGO_PKG_VERSION"))
+        .exporter(|exporter| {
+            exporter.buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
+        })
+        .install()?;
     business::describe();
 
     let calls = CallRepository::connect(settings.database_url.as_deref()).await?;
     let speech = SpeechProvider::new(settings.speech_failure_rate, settings.speech_latency);
     health::register(monitor.health(), &calls, &speech);
-    monitor.health().set_show_details(settings.health_details);
     let app = app(AppState { calls, speech }, &monitor);
 
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;

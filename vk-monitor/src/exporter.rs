@@ -31,6 +31,7 @@ pub(crate) struct BuildInfo {
     pub(crate) service: Cow<'static, str>,
     pub(crate) version: Cow<'static, str>,
     pub(crate) environment: Cow<'static, str>,
+    pub(crate) release: Option<Cow<'static, str>>,
 }
 
 static BUILD_INFO_LABELS: OnceLock<BuildInfo> = OnceLock::new();
@@ -118,6 +119,7 @@ pub struct ExporterBuilder {
     service: Option<Cow<'static, str>>,
     version: Cow<'static, str>,
     environment: Cow<'static, str>,
+    release: Option<Cow<'static, str>>,
     upkeep_interval: Duration,
     process_metrics: bool,
 }
@@ -130,6 +132,7 @@ impl Default for ExporterBuilder {
             service: None,
             version: Cow::Borrowed("unknown"),
             environment: Cow::Borrowed("development"),
+            release: None,
             upkeep_interval: Duration::from_secs(5),
             process_metrics: true,
         }
@@ -165,6 +168,12 @@ impl ExporterBuilder {
     /// The `environment` label of `build_info`. Default: `development`.
     pub fn environment(mut self, environment: impl Into<Cow<'static, str>>) -> Self {
         self.environment = environment.into();
+        self
+    }
+
+    /// The release the health endpoints report as `releaseId`. Default: `service@version`.
+    pub fn release(mut self, release: impl Into<Cow<'static, str>>) -> Self {
+        self.release = Some(release.into());
         self
     }
 
@@ -232,6 +241,7 @@ impl ExporterBuilder {
             service: self.service.unwrap_or_else(executable_name),
             version: self.version,
             environment: self.environment,
+            release: self.release,
         });
         metrics::gauge!(
             BUILD_INFO,

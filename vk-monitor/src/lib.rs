@@ -73,11 +73,12 @@ mod in_flight;
 pub mod metric_names;
 mod monitor;
 mod outcome;
+mod sentry_client;
 
-pub use config::{ConfigError, InvalidVariable};
+pub use config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
 pub use http_metrics::HttpMetricsLayer;
-pub use monitor::{InitError, Monitor};
+pub use monitor::{InitError, Monitor, MonitorBuilder};
 pub use outcome::{MonitoredError, Outcome};
 pub use vk_monitor_macros::{health_check, monitored};
 
@@ -86,7 +87,6 @@ pub use vk_monitor_macros::{health_check, monitored};
 pub mod __private {
     pub use crate::call_site::{CallGuard, CallSite};
     pub use crate::health::{AnnotatedCheck, CheckKind, run_async, run_blocking};
-    pub use crate::monitor::init;
     pub use crate::outcome::Outcome;
     pub use crate::outcome::probe::{
         ByDefault, ByErrorOnly, ByResultOnly, ByStatus, ByValueAndError, ByValueOnly, Probe,

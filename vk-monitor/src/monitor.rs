@@ -2,15 +2,19 @@
 //! the health registry together, so an application wires everything in three lines.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 
-use crate::config::{ConfigError, EnvReader};
-use crate::exporter::{Exporter, ExporterError};
+use crate::config::{ConfigBuilder, ConfigError};
+use crate::exporter::{Exporter, ExporterBuilder, ExporterError};
 use crate::health::HealthRegistry;
 use crate::http_metrics::HttpMetricsLayer;
+use crate::sentry_client::SentryGuard;
 
-/// Everything an axum application mounts: the monitoring routes and the HTTP metrics layer.
+/// Everything an axum application mounts: the monitoring routes and the HTTP metrics layer;
+/// and what it keeps alive: the Sentry client, flushed when the last clone is dropped.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -23,21 +27,33 @@ use crate::http_metrics::HttpMetricsLayer;
 ///     .layer(monitor.layer());
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Monitor {
-    exporter: Exporter,
+    exporter: Option<Exporter>,
     layer: HttpMetricsLayer,
     health: HealthRegistry,
+    sentry: Option<SentryGuard>,
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("metrics", &self.exporter.is_some())
+            .field("sentry", &self.sentry.is_some())
+            .field("health", &self.health)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Monitor {
-    /// A monitor around an installed exporter, with the default HTTP layer and the global
-    /// health registry (every `#[health_check]` function of the binary).
+    /// A monitor around an installed exporter, with the default HTTP layer, the global health
+    /// registry (every `#[health_check]` function of the binary) and no Sentry client.
     pub fn new(exporter: Exporter) -> Self {
         Monitor {
-            exporter,
+            exporter: Some(exporter),
             layer: HttpMetricsLayer::new(),
             health: HealthRegistry::global().clone(),
+            sentry: None,
         }
     }
 
@@ -47,12 +63,17 @@ impl Monitor {
         self
     }
 
-    /// The monitoring routes: `GET /metrics`, `/health`, `/ready` and `/startup`.
+    /// The monitoring routes: `GET /metrics` (when metrics are enabled), `/health`, `/ready`
+    /// and `/startup`.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        self.exporter.router().merge(self.health.router())
+        let health = self.health.router();
+        match &self.exporter {
+            Some(exporter) => exporter.router().merge(health),
+            None => health,
+        }
     }
 
     /// The HTTP metrics layer, for `Router::layer` or `Router::route_layer`.
@@ -60,9 +81,9 @@ impl Monitor {
         self.layer.clone()
     }
 
-    /// The installed exporter.
-    pub fn exporter(&self) -> &Exporter {
-        &self.exporter
+    /// The installed exporter; `None` when metrics are disabled (`ENABLE_METRICS=false`).
+    pub fn exporter(&self) -> Option<&Exporter> {
+        self.exporter.as_ref()
     }
 
     /// The health registry: register checks that need application state here.
@@ -70,9 +91,116 @@ impl Monitor {
         &self.health
     }
 
+    /// Whether a Sentry client is running (a DSN is configured).
+    pub fn sentry_enabled(&self) -> bool {
+        self.sentry.is_some()
+    }
+
+    /// Sends what Sentry has queued, waiting at most `timeout`; `true` when all was sent.
+    /// Dropping the last clone of the monitor does the same with a 2 s bound.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.sentry
+            .as_ref()
+            .is_none_or(|guard| guard.flush(Some(timeout)))
+    }
+
     /// Graceful shutdown has begun: `/ready` fails from now on, `/health` keeps passing.
     pub fn shutdown(&self) {
         self.health.shutdown();
+    }
+}
+
+/// Configures and installs a [`Monitor`]; [`builder!`](crate::builder) starts one with the
+/// calling crate's name and version.
+///
+/// ```no_run
+/// # fn main() -> Result<(), vk_monitor::InitError> {
+/// let monitor = vk_monitor::builder!()
+///     .config(|config| config.environment("staging"))
+///     .exporter(|exporter| exporter.service("voice-calls"))
+///     .ignore_error("ConnectionReset")
+///     .install()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "nothing is installed until `install` is called"]
+pub struct MonitorBuilder {
+    name: &'static str,
+    version: &'static str,
+    config: ConfigBuilder,
+    exporter: Box<dyn FnOnce(ExporterBuilder) -> ExporterBuilder>,
+    ignore_errors: Vec<String>,
+}
+
+impl MonitorBuilder {
+    /// A builder for the application `name` at `version` (use [`builder!`](crate::builder)).
+    pub fn new(name: &'static str, version: &'static str) -> Self {
+        MonitorBuilder {
+            name,
+            version,
+            config: ConfigBuilder::default(),
+            exporter: Box::new(|exporter| exporter),
+            ignore_errors: Vec::new(),
+        }
+    }
+
+    /// Sets configuration in code; it wins over the environment.
+    pub fn config(mut self, configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+        self.config = configure(self.config);
+        self
+    }
+
+    /// Adjusts the exporter (buckets, service name...) before it is installed.
+    pub fn exporter(
+        mut self,
+        configure: impl FnOnce(ExporterBuilder) -> ExporterBuilder + 'static,
+    ) -> Self {
+        self.exporter = Box::new(configure);
+        self
+    }
+
+    /// Never sends errors whose type or message contains `pattern` to Sentry.
+    pub fn ignore_error(mut self, pattern: impl Into<String>) -> Self {
+        self.ignore_errors.push(pattern.into());
+        self
+    }
+
+    /// Reads the configuration, installs the exporter (unless metrics are disabled) and starts
+    /// the Sentry client (when a DSN is set). Warnings about accepted but ineffective settings
+    /// are printed once, to standard error.
+    pub fn install(self) -> Result<Monitor, InitError> {
+        let config = self.config.from_env()?;
+        for warning in &config.warnings {
+            eprintln!("vk-monitor: warning: {warning}");
+        }
+        let release = config
+            .release
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", self.name, self.version));
+        let exporter = if config.enable_metrics {
+            let builder = Exporter::builder()
+                .service(self.name)
+                .version(
+                    config
+                        .release
+                        .clone()
+                        .unwrap_or_else(|| self.version.to_owned()),
+                )
+                .environment(config.environment.clone())
+                .release(release.clone());
+            Some((self.exporter)(builder).install()?)
+        } else {
+            None
+        };
+        let sentry =
+            crate::sentry_client::init(&config, &release, self.ignore_errors).map(Arc::new);
+        let health = HealthRegistry::global().clone();
+        health.set_show_details(config.health_show_details);
+        Ok(Monitor {
+            exporter,
+            layer: HttpMetricsLayer::new(),
+            health,
+            sentry,
+        })
     }
 }
 
@@ -116,34 +244,26 @@ impl From<ConfigError> for InitError {
     }
 }
 
-/// What [`init!`](crate::init) expands to, with the calling crate's name and version.
-#[doc(hidden)]
-pub fn init(service: &'static str, version: &'static str) -> Result<Monitor, InitError> {
-    let mut env = EnvReader::process();
-    let show_details = env.bool("HEALTH_SHOW_DETAILS", false);
-    env.finish()?;
-    let exporter = Exporter::builder()
-        .service(service)
-        .version(version)
-        .install()?;
-    let monitor = Monitor::new(exporter);
-    monitor.health().set_show_details(show_details);
-    Ok(monitor)
+/// A [`MonitorBuilder`] for the calling crate: its name and version (`CARGO_PKG_NAME`,
+/// `CARGO_PKG_VERSION` where the macro is written) name the service and its release.
+#[macro_export]
+macro_rules! builder {
+    () => {
+        $crate::MonitorBuilder::new(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        )
+    };
 }
 
-/// Installs the exporter for this application and returns its [`Monitor`].
-///
-/// A macro so that `build_info` and the health endpoints name the calling crate and its
-/// version (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION` where it is written). Reads
-/// `HEALTH_SHOW_DETAILS` (default `false`). Returns `Result<Monitor, InitError>`.
+/// Configures everything from the environment ([`Config`](crate::Config)) and returns the
+/// application's [`Monitor`]: `vk_monitor::builder!().install()`. Returns
+/// `Result<Monitor, InitError>`.
 ///
 /// [`InitError`]: crate::InitError
 #[macro_export]
 macro_rules! init {
     () => {
-        $crate::__private::init(
-            ::core::env!("CARGO_PKG_NAME"),
-            ::core::env!("CARGO_PKG_VERSION"),
-        )
+        $crate::builder!().install()
     };
 }

@@ -73,6 +73,10 @@ impl HealthRegistry {
             Some(info) => (&*info.service, &*info.version, &*info.environment),
             None => ("unknown_service", "unknown", "development"),
         };
+        let release = match info.and_then(|info| info.release.as_deref()) {
+            Some(release) => release.to_owned(),
+            None => format!("{service}@{version}"),
+        };
         let mut checks = Map::new();
         for check in &report.checks {
             let time = rfc3339(check.time);
@@ -103,7 +107,7 @@ impl HealthRegistry {
         json!({
             "status": report.status.as_str(),
             "version": version,
-            "releaseId": format!("{service}@{version}"),
+            "releaseId": release,
             "serviceId": service,
             "description": format!("{} of {service}", kind.as_str()),
             "environment": environment,

@@ -1,0 +1,112 @@
+//! The Sentry client configured by vk-monitor, with the SDK's real HTTP transport, against a
+//! loopback receiver: events carry the release and environment, and a flush never hangs on an
+//! unreachable or silent endpoint.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::post;
+use sentry::protocol::EnvelopeItem;
+use vk_monitor::MonitorBuilder;
+
+type Received = Arc<Mutex<Vec<Bytes>>>;
+
+/// A Sentry ingestion endpoint on loopback that keeps every envelope it is sent.
+async fn receiver() -> (SocketAddr, Received) {
+    let received = Received::default();
+    let store = Arc::clone(&received);
+    let app = Router::new().route(
+        "/api/42/envelope/",
+        post(move |body: Bytes| async move {
+            store.lock().unwrap().push(body);
+            "{}"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, received)
+}
+
+fn monitor_for(dsn: String) -> vk_monitor::Monitor {
+    MonitorBuilder::new("sentry-test", "1.2.3")
+        .config(|config| {
+            config
+                .sentry_dsn(dsn)
+                .environment("loopback")
+                .enable_metrics(false)
+        })
+        .install()
+        .expect("a valid configuration")
+}
+
+#[test]
+fn events_reach_the_endpoint_and_flushing_never_hangs() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (addr, received) = runtime.block_on(receiver());
+
+    let monitor = monitor_for(format!("http://public@{addr}/42"));
+    assert!(monitor.sentry_enabled());
+    sentry::Hub::main().capture_message("checkout failed", sentry::Level::Error);
+    assert!(
+        monitor.flush(Duration::from_secs(5)),
+        "the envelope was sent"
+    );
+    drop(monitor);
+
+    let bodies = received.lock().unwrap().clone();
+    let events: Vec<_> = bodies
+        .iter()
+        .filter_map(|body| sentry::Envelope::from_slice(body).ok())
+        .flat_map(|envelope| envelope.into_items().collect::<Vec<_>>())
+        .filter_map(|item| match item {
+            EnvelopeItem::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 1, "{} envelopes received", bodies.len());
+    let event = &events[0];
+    assert_eq!(event.message.as_deref(), Some("checkout failed"));
+    assert_eq!(event.release.as_deref(), Some("sentry-test@1.2.3"));
+    assert_eq!(event.environment.as_deref(), Some("loopback"));
+
+    // Nothing listens on this port: sending fails, and flushing gives up within its bound.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let monitor = monitor_for(format!("http://public@{closed}/42"));
+    sentry::Hub::main().capture_message("nobody hears this", sentry::Level::Error);
+    let start = Instant::now();
+    monitor.flush(Duration::from_millis(500));
+    drop(monitor);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "flush and shutdown took {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn metrics_off_serves_no_metrics_route_and_keeps_health() {
+    let monitor = MonitorBuilder::new("metrics-off", "0.1.0")
+        .config(|config| config.enable_metrics(false))
+        .install()
+        .unwrap();
+    assert!(monitor.exporter().is_none());
+    let app: Router = monitor.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    assert_eq!(
+        vk_monitor_tests::http_get(addr, "/metrics").await.status,
+        404
+    );
+    assert_eq!(
+        vk_monitor_tests::http_get(addr, "/health").await.status,
+        200
+    );
+}
