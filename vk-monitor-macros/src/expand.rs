@@ -73,7 +73,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     };
     let record = quote! {
         #[allow(clippy::used_underscore_binding)]
-        __vk_guard.finish(#outcome);
+        __vk_guard.finish(#outcome, || #private::error_event_of!(&__vk_out));
         __vk_out
     };
     let ret = nameable_return_type(&sig.output);
@@ -85,7 +85,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         call.args.push(syn::parse_quote! {
             async move {
                 let __vk_guard = #enter;
-                let __vk_out = #inner.await;
+                let __vk_out = __vk_guard.instrument(#inner).await;
                 #record
             }
         });
@@ -104,7 +104,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             };
             quote! {
                 let __vk_guard = #enter;
-                let __vk_out = async move { #typed #user_body }.await;
+                let __vk_out = __vk_guard.instrument(async move { #typed #user_body }).await;
                 #record
             }
         } else if func.has_attr("track_caller") {
@@ -113,15 +113,16 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             quote! {
                 let mut __vk_guard = #enter;
                 __vk_guard.count_early_exit_as_ok();
+                let __vk_entered = __vk_guard.enter();
                 let __vk_out: #ret = #block;
+                ::core::mem::drop(__vk_entered);
                 #record
             }
         } else {
             // The closure turns every `return` and `?` of the body into a value we can classify.
             quote! {
                 let __vk_guard = #enter;
-                #[allow(clippy::redundant_closure_call)]
-                let __vk_out = (move || -> #ret #block)();
+                let __vk_out = __vk_guard.in_scope(move || -> #ret #block);
                 #record
             }
         }

@@ -18,6 +18,9 @@ use crate::metric_names::{
     FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
 use crate::outcome::Outcome;
+use crate::spans;
+use sentry::TransactionOrSpan;
+use sentry::protocol::Event;
 
 /// Set once a recorder is installed. Until then call sites record nothing and cache nothing,
 /// so a function called before installation still records every call after it.
@@ -75,8 +78,12 @@ struct SiteHandles {
 pub struct CallSite {
     name: &'static str,
     module: &'static str,
-    #[allow(dead_code)] // the Sentry span operation; read once spans are recorded
+    /// The Sentry span operation (`op = "..."`).
     op: &'static str,
+    /// The `function` label: the fn name, or `Type::method`.
+    label: OnceLock<SharedString>,
+    /// `module::function`, the Sentry span's description.
+    description: OnceLock<Box<str>>,
     handles: OnceLock<SiteHandles>,
     /// Per `CallResult`, registered on the first call that ends that way, so a function that
     /// never panics exports no panic histogram.
@@ -92,6 +99,8 @@ impl CallSite {
             name,
             module,
             op,
+            label: OnceLock::new(),
+            description: OnceLock::new(),
             handles: OnceLock::new(),
             durations: [const { OnceLock::new() }; 4],
             error_kinds: Mutex::new(Vec::new()),
@@ -115,23 +124,43 @@ impl CallSite {
 
     #[inline]
     fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
-        if !recording() {
+        let (metrics_on, sentry_on) = (recording(), spans::active());
+        if !metrics_on && !sentry_on {
             return CallGuard {
                 call: None,
+                traced: None,
                 outcome: None,
                 early_exit: CallResult::Cancelled,
             };
         }
-        let handles = self.handles.get_or_init(|| self.register(function()));
-        handles.in_flight.enter();
-        CallGuard {
-            call: Some(ActiveCall {
+        let function = self.label.get_or_init(function);
+        let call = metrics_on.then(|| {
+            let handles = self.handles.get_or_init(|| self.register(function.clone()));
+            handles.in_flight.enter();
+            ActiveCall {
                 site: self,
                 handles,
                 start: Instant::now(),
-            }),
+            }
+        });
+        let traced = sentry_on.then(|| Box::new(self.trace()));
+        CallGuard {
+            call,
+            traced,
             outcome: None,
             early_exit: CallResult::Cancelled,
+        }
+    }
+
+    #[cold]
+    fn trace(&'static self) -> TracedCall {
+        let description = self.description.get_or_init(|| {
+            let function = self.label.get().map_or(self.name, |label| label);
+            format!("{}::{function}", self.module).into_boxed_str()
+        });
+        TracedCall {
+            site: self,
+            span: spans::start(self.op, description),
         }
     }
 
@@ -225,21 +254,45 @@ struct ActiveCall {
     start: Instant,
 }
 
+/// The Sentry side of a call: its span, when it is traced, and what error events are tagged
+/// with.
+struct TracedCall {
+    site: &'static CallSite,
+    span: Option<TransactionOrSpan>,
+}
+
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
 /// panic (the thread is unwinding) or a cancellation (the future was dropped) without one.
 #[doc(hidden)]
 #[must_use = "the call is recorded when the guard is dropped"]
 pub struct CallGuard {
     call: Option<ActiveCall>,
+    /// Boxed: the span is large, and a guard without Sentry should stay small.
+    traced: Option<Box<TracedCall>>,
     outcome: Option<Outcome>,
     early_exit: CallResult,
 }
 
 impl CallGuard {
-    /// Records the call with this outcome.
+    /// Records the call with this outcome; for an error outcome with Sentry on, captures the
+    /// event `error_event` makes of the returned value.
     #[inline]
-    pub fn finish(mut self, outcome: Outcome) {
+    pub fn finish(
+        mut self,
+        outcome: Outcome,
+        error_event: impl FnOnce() -> Option<Event<'static>>,
+    ) {
         self.outcome = Some(outcome);
+        if let (Outcome::Error { .. }, Some(traced)) = (outcome, &self.traced)
+            && let Some(event) = error_event()
+        {
+            let function = traced
+                .site
+                .label
+                .get()
+                .map_or(traced.site.name, |label| label);
+            spans::capture(event, function, traced.site.module, traced.span.as_ref());
+        }
     }
 
     /// For bodies that run inline (`#[track_caller]` fns): leaving without a value is an early
@@ -248,19 +301,62 @@ impl CallGuard {
     pub fn count_early_exit_as_ok(&mut self) {
         self.early_exit = CallResult::Ok;
     }
+
+    fn span(&self) -> Option<&TransactionOrSpan> {
+        self.traced.as_ref()?.span.as_ref()
+    }
+
+    /// Runs a sync body with the call's span current, so calls inside it are its children.
+    #[inline]
+    pub fn in_scope<R>(&self, body: impl FnOnce() -> R) -> R {
+        let _entered = self.span().map(spans::enter);
+        body()
+    }
+
+    /// Makes the call's span current until the returned value is dropped (inline bodies).
+    #[inline]
+    pub fn enter(&self) -> Option<spans::Entered> {
+        self.span().map(spans::enter)
+    }
+
+    /// Polls an async body with the call's span current.
+    #[inline]
+    pub fn instrument<F>(&self, body: F) -> spans::InSpan<'_, F> {
+        spans::in_span(self.span(), body)
+    }
 }
 
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
-        let Some(call) = self.call.take() else {
-            return;
+        if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.traced, self.outcome) {
+            call.record(CallResult::Ok, call.start.elapsed());
+        } else if self.call.is_some() || self.traced.is_some() {
+            self.record_unusual();
+        }
+    }
+}
+
+impl CallGuard {
+    /// Errors, panics, early exits and traced calls: out of line so the ok path stays small.
+    #[cold]
+    #[inline(never)]
+    fn record_unusual(&mut self) {
+        let (result, error_kind) = match self.outcome {
+            Some(Outcome::Ok) => (CallResult::Ok, None),
+            Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
+            None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
+            None => (self.early_exit, None),
         };
-        let elapsed = call.start.elapsed();
-        if self.outcome == Some(Outcome::Ok) {
-            call.record(CallResult::Ok, elapsed);
-        } else {
-            call.record_unusual(self.outcome, self.early_exit, elapsed);
+        if let Some(call) = &self.call {
+            call.record(result, call.start.elapsed());
+            if let Some(kind) = error_kind {
+                call.site.count_error(call.handles, kind);
+            }
+        }
+        if let Some(span) = self.traced.take().and_then(|traced| traced.span) {
+            span.set_status(spans::status(result.label()));
+            span.finish();
         }
     }
 }
@@ -271,22 +367,6 @@ impl ActiveCall {
         self.handles.calls[result as usize].increment(1);
         self.site.duration(self.handles, result).record(elapsed);
         self.handles.in_flight.exit();
-    }
-
-    /// Errors, panics and early exits: kept out of line so the ok path stays small.
-    #[cold]
-    #[inline(never)]
-    fn record_unusual(&self, outcome: Option<Outcome>, early_exit: CallResult, elapsed: Duration) {
-        let (result, error_kind) = match outcome {
-            Some(Outcome::Ok) => (CallResult::Ok, None),
-            Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
-            None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
-            None => (early_exit, None),
-        };
-        self.record(result, elapsed);
-        if let Some(kind) = error_kind {
-            self.site.count_error(self.handles, kind);
-        }
     }
 }
 

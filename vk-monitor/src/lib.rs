@@ -74,6 +74,7 @@ pub mod metric_names;
 mod monitor;
 mod outcome;
 mod sentry_client;
+pub mod spans;
 
 pub use config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
@@ -91,6 +92,7 @@ pub mod __private {
     pub use crate::outcome::probe::{
         ByDefault, ByErrorOnly, ByResultOnly, ByStatus, ByValueAndError, ByValueOnly, Probe,
     };
+    pub use crate::spans::probe::{EventByDebug, EventByError, EventByStatus, EventByType};
     pub use inventory;
 
     /// Classifies a returned value by its type (autoref specialization: the most specific
@@ -108,4 +110,18 @@ pub mod __private {
         }};
     }
     pub use crate::__vk_outcome_of as outcome_of;
+
+    /// The Sentry event of an error outcome, by the value's type (see `outcome_of`).
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __vk_error_event_of {
+        ($value:expr) => {{
+            #[allow(unused_imports)]
+            use $crate::__private::{
+                EventByDebug as _, EventByError as _, EventByStatus as _, EventByType as _,
+            };
+            (&&&$crate::__private::Probe($value)).__vk_event()
+        }};
+    }
+    pub use crate::__vk_error_event_of as error_event_of;
 }

@@ -31,7 +31,9 @@ pub(crate) fn init(config: &Config, release: &str, ignore: Vec<String>) -> Optio
         .traces_sampler(move |context| traces_sample_rate(context, rate))
         .before_send(move |event| keep_event(event, &ignore));
     options.dsn = Some(dsn);
-    Some(sentry::init(options))
+    let guard = sentry::init(options);
+    crate::spans::activate(rate);
+    Some(guard)
 }
 
 /// Monitoring routes are never sampled; a parent's decision is honoured; otherwise `rate`.
