@@ -19,7 +19,6 @@ use crate::metric_names::{
 };
 use crate::outcome::Outcome;
 use crate::spans;
-use sentry::TransactionOrSpan;
 use sentry::protocol::Event;
 
 /// Set once a recorder is installed. Until then call sites record nothing and cache nothing,
@@ -258,7 +257,7 @@ struct ActiveCall {
 /// with.
 struct TracedCall {
     site: &'static CallSite,
-    span: Option<TransactionOrSpan>,
+    span: Option<spans::Traced>,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -302,7 +301,7 @@ impl CallGuard {
         self.early_exit = CallResult::Ok;
     }
 
-    fn span(&self) -> Option<&TransactionOrSpan> {
+    fn span(&self) -> Option<&spans::Traced> {
         self.traced.as_ref()?.span.as_ref()
     }
 
@@ -354,9 +353,9 @@ impl CallGuard {
                 call.site.count_error(call.handles, kind);
             }
         }
-        if let Some(span) = self.traced.take().and_then(|traced| traced.span) {
-            span.set_status(spans::status(result.label()));
-            span.finish();
+        if let Some(traced) = self.traced.take().and_then(|traced| traced.span) {
+            traced.span.set_status(spans::status(result.label()));
+            traced.span.finish();
         }
     }
 }

@@ -30,11 +30,13 @@ use tower_service::Service;
 
 use crate::call_site::recording;
 use crate::histogram::{self, Histogram};
+use crate::http_tracing;
 use crate::in_flight::InFlight;
 use crate::metric_names::{
     HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT,
     HTTP_REQUESTS_TOTAL,
 };
+use crate::spans::{self, Traced};
 
 /// The `route` label of requests that matched no route.
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
@@ -135,7 +137,8 @@ where
 
 impl<S> HttpMetrics<S> {
     fn track<B>(&self, request: &Request<B>) -> Option<RequestTracker> {
-        if !recording() {
+        let (metrics_on, sentry_on) = (recording(), spans::active());
+        if !metrics_on && !sentry_on {
             return None;
         }
         let route = request
@@ -145,10 +148,18 @@ impl<S> HttpMetrics<S> {
         if self.excluded.iter().any(|excluded| **excluded == *route) {
             return None;
         }
-        let handles = method_handles(route, request.method());
-        handles.in_flight.enter();
+        let handles = metrics_on.then(|| method_handles(route, request.method()));
+        if let Some(handles) = handles {
+            handles.in_flight.enter();
+        }
+        let trace = if sentry_on {
+            http_tracing::start(request, route).map(Box::new)
+        } else {
+            None
+        };
         Some(RequestTracker {
             handles,
+            trace,
             start: Instant::now(),
             status: CLIENT_CLOSED_STATUS,
         })
@@ -173,7 +184,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // The handler runs inside the request's transaction: its spans become children.
+        let entered = this
+            .tracker
+            .as_ref()
+            .and_then(|t| t.trace.as_deref())
+            .map(spans::enter);
         let result = ready!(this.inner.poll(cx));
+        drop(entered);
         let mut tracker = this.tracker.take();
         Poll::Ready(match result {
             Ok(response) => {
@@ -234,18 +252,25 @@ impl<B: Body> Body for MetricsBody<B> {
 
 /// One request in flight; records it when dropped, with the last status it was given.
 struct RequestTracker {
-    handles: &'static MethodHandles,
+    handles: Option<&'static MethodHandles>,
+    /// The request's Sentry transaction, when it is sampled in; boxed to keep the future small.
+    trace: Option<Box<Traced>>,
     start: Instant,
     status: u16,
 }
 
 impl Drop for RequestTracker {
     fn drop(&mut self) {
-        let elapsed = self.start.elapsed();
-        let (count, duration) = self.handles.for_status(self.status);
-        count.increment(1);
-        duration.record(elapsed);
-        self.handles.in_flight.exit();
+        if let Some(handles) = self.handles {
+            let elapsed = self.start.elapsed();
+            let (count, duration) = handles.for_status(self.status);
+            count.increment(1);
+            duration.record(elapsed);
+            handles.in_flight.exit();
+        }
+        if let Some(trace) = self.trace.take() {
+            http_tracing::finish(*trace, self.status);
+        }
     }
 }
 

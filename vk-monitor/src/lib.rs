@@ -69,6 +69,7 @@ mod exporter;
 pub mod health;
 mod histogram;
 pub mod http_metrics;
+mod http_tracing;
 mod in_flight;
 pub mod metric_names;
 mod monitor;

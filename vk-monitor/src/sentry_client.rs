@@ -32,7 +32,7 @@ pub(crate) fn init(config: &Config, release: &str, ignore: Vec<String>) -> Optio
         .before_send(move |event| keep_event(event, &ignore));
     options.dsn = Some(dsn);
     let guard = sentry::init(options);
-    crate::spans::activate(rate);
+    crate::spans::activate(rate, config.send_default_pii);
     Some(guard)
 }
 

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
@@ -18,12 +19,19 @@ use sentry::{TransactionContext, TransactionOrSpan};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
+static SEND_PII: AtomicBool = AtomicBool::new(false);
 
 /// Called once a Sentry client runs: errors are captured from now on, and root calls are
 /// traced at `traces_rate` (0 when tracing is off).
-pub(crate) fn activate(traces_rate: f32) {
+pub(crate) fn activate(traces_rate: f32, send_pii: bool) {
     TRACES_RATE.store(traces_rate.to_bits(), Ordering::Relaxed);
+    SEND_PII.store(send_pii, Ordering::Relaxed);
     ACTIVE.store(true, Ordering::Release);
+}
+
+/// Whether personal data may reach Sentry (`SENTRY_SEND_DEFAULT_PII`).
+pub(crate) fn send_pii() -> bool {
+    SEND_PII.load(Ordering::Relaxed)
 }
 
 /// Whether a Sentry client runs.
@@ -32,38 +40,93 @@ pub(crate) fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
+/// A span being recorded, with its trace's flag for "an error event was captured", so that a
+/// request answered 5xx is captured once, not again by the HTTP layer.
+#[derive(Clone)]
+#[doc(hidden)]
+pub struct Traced {
+    pub(crate) span: TransactionOrSpan,
+    pub(crate) error_captured: Arc<AtomicBool>,
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<TransactionOrSpan>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Traced>> = const { RefCell::new(None) };
+}
+
+/// The sampling rate for new traces; 0 when tracing is off.
+pub(crate) fn traces_rate() -> f32 {
+    f32::from_bits(TRACES_RATE.load(Ordering::Relaxed))
 }
 
 /// A child of the current span, or, with no current span, a transaction when the call is
 /// sampled in (a background job is its own trace). `None`: nothing to record.
-pub(crate) fn start(op: &str, description: &str) -> Option<TransactionOrSpan> {
-    if let Some(parent) = current() {
-        return Some(parent.start_child(op, description).into());
+pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
+    if let Some(parent) = current_traced() {
+        let span = parent.span.start_child(op, description).into();
+        return Some(Traced {
+            span,
+            error_captured: parent.error_captured,
+        });
     }
-    let rate = f32::from_bits(TRACES_RATE.load(Ordering::Relaxed));
+    let rate = traces_rate();
     if rate <= 0.0 || fastrand::f32() >= rate {
         return None;
     }
     let mut context = TransactionContext::new(description, op);
     context.set_sampled(Some(true));
-    Some(sentry::start_transaction(context).into())
+    Some(start_transaction(context))
+}
+
+pub(crate) fn start_transaction(context: TransactionContext) -> Traced {
+    Traced {
+        span: sentry::start_transaction(context).into(),
+        error_captured: Arc::default(),
+    }
+}
+
+fn current_traced() -> Option<Traced> {
+    CURRENT.with(|current| current.borrow().clone())
 }
 
 /// The span monitored code is running in on this thread, if any.
 pub fn current() -> Option<TransactionOrSpan> {
-    CURRENT.with(|current| current.borrow().clone())
+    CURRENT.with(|current| current.borrow().as_ref().map(|traced| traced.span.clone()))
+}
+
+/// Headers that continue the current trace in an outgoing request: `sentry-trace` and W3C
+/// `traceparent`. Empty outside a traced call.
+///
+/// ```no_run
+/// # fn send(_: &[(&str, String)]) {}
+/// let headers = vk_monitor::spans::propagation_headers();
+/// send(&headers); // add them to the outgoing request
+/// ```
+pub fn propagation_headers() -> Vec<(&'static str, String)> {
+    let Some(span) = current() else {
+        return Vec::new();
+    };
+    // Only sampled spans are ever current: the decision to pass on is "sampled".
+    let trace = span.get_trace_context();
+    vec![
+        (
+            "sentry-trace",
+            format!("{}-{}-1", trace.trace_id, trace.span_id),
+        ),
+        (
+            "traceparent",
+            format!("00-{}-{}-01", trace.trace_id, trace.span_id),
+        ),
+    ]
 }
 
 /// Makes a span current until dropped, then restores the previous one.
 #[doc(hidden)]
 pub struct Entered {
-    previous: Option<TransactionOrSpan>,
+    previous: Option<Traced>,
 }
 
-pub(crate) fn enter(span: &TransactionOrSpan) -> Entered {
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(span.clone()));
+pub(crate) fn enter(traced: &Traced) -> Entered {
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(traced.clone()));
     Entered { previous }
 }
 
@@ -81,11 +144,11 @@ pin_project! {
     pub struct InSpan<'a, F> {
         #[pin]
         inner: F,
-        span: Option<&'a TransactionOrSpan>,
+        span: Option<&'a Traced>,
     }
 }
 
-pub(crate) fn in_span<F>(span: Option<&TransactionOrSpan>, inner: F) -> InSpan<'_, F> {
+pub(crate) fn in_span<F>(span: Option<&Traced>, inner: F) -> InSpan<'_, F> {
     InSpan { inner, span }
 }
 
@@ -115,14 +178,20 @@ pub(crate) fn capture(
     mut event: Event<'static>,
     function: &str,
     module: &str,
-    span: Option<&TransactionOrSpan>,
+    traced: Option<&Traced>,
 ) {
     event.tags.insert("function".into(), function.into());
     event.tags.insert("module".into(), module.into());
-    if let Some(span) = span.cloned().or_else(current) {
+    capture_in_trace(event, traced.cloned().or_else(current_traced).as_ref());
+}
+
+/// Sends `event` linked to `traced`'s trace, and marks the trace as having an error event.
+pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>) {
+    if let Some(traced) = traced {
         event
             .contexts
-            .insert("trace".into(), span.get_trace_context().into());
+            .insert("trace".into(), traced.span.get_trace_context().into());
+        traced.error_captured.store(true, Ordering::Relaxed);
     }
     sentry::capture_event(event);
 }

@@ -1,0 +1,224 @@
+//! The HTTP layer and Sentry, through the SDK's real transport to a loopback receiver: one
+//! transaction per sampled request, continuing incoming traces, handler and database spans
+//! inside it, one event per failed request, monitoring routes silent, no personal data.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use sentry::protocol::{Context, EnvelopeItem, Event, Transaction};
+use vk_monitor::{HttpMetricsLayer, MonitorBuilder, monitored};
+
+const TRACE: &str = "771a43a4192642f0b136d5159a501700";
+const PARENT: &str = "b7ad6b7169203331";
+
+type Received = Arc<Mutex<Vec<Bytes>>>;
+
+#[monitored(op = "db.query")]
+async fn load_order(id: u32) -> Result<u32, std::io::Error> {
+    tokio::task::yield_now().await;
+    Ok(id)
+}
+
+#[monitored]
+async fn get_order(Path(id): Path<u32>) -> Result<String, StatusCode> {
+    load_order(id)
+        .await
+        .map(|id| format!("order {id}"))
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+#[monitored]
+async fn unavailable() -> StatusCode {
+    StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// Not monitored: the layer is the only one to see its 500.
+async fn broken() -> StatusCode {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Sends a GET with extra header lines.
+async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: api.test\r\n{headers}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+fn trace_of(
+    contexts: &std::collections::BTreeMap<String, Context>,
+) -> &sentry::protocol::TraceContext {
+    match contexts.get("trace") {
+        Some(Context::Trace(trace)) => trace,
+        other => panic!("no trace context: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_become_transactions_with_their_spans_and_one_event_per_failure() {
+    let received = Received::default();
+    let store = Arc::clone(&received);
+    let sentry_addr = serve(Router::new().route(
+        "/api/42/envelope/",
+        post(move |body: Bytes| async move {
+            store.lock().unwrap().push(body);
+            "{}"
+        }),
+    ))
+    .await;
+    let monitor = MonitorBuilder::new("sentry-http", "1.0.0")
+        .config(move |config| {
+            config
+                .sentry_dsn(format!("http://public@{sentry_addr}/42"))
+                .traces_sample_rate(1.0)
+                .enable_metrics(false)
+        })
+        .install()
+        .unwrap();
+    let app = Router::new()
+        .route("/orders/{id}", get(get_order))
+        .route("/unavailable", get(unavailable))
+        .route("/broken", get(broken))
+        .merge(monitor.router())
+        .layer(HttpMetricsLayer::new());
+    let addr = serve(app).await;
+
+    let traceparent = format!("traceparent: 00-{TRACE}-{PARENT}-01\r\n");
+    assert_eq!(get_with(addr, "/orders/7", &traceparent).await, 200);
+    let declined = format!("sentry-trace: {TRACE}-{PARENT}-0\r\n");
+    assert_eq!(get_with(addr, "/orders/8", &declined).await, 200);
+    let hostile = format!(
+        "sentry-trace: garbage\r\ntraceparent: 00-{}-zz-01\r\nAuthorization: Bearer hunter2\r\n\
+         Cookie: session=s3cr3t\r\nX-Forwarded-For: 203.0.113.9\r\n",
+        "A".repeat(4000)
+    );
+    assert_eq!(
+        get_with(addr, "/orders/9?token=abc&page=2", &hostile).await,
+        200
+    );
+    assert_eq!(get_with(addr, "/broken", "").await, 500);
+    assert_eq!(get_with(addr, "/unavailable", "").await, 503);
+    assert_eq!(get_with(addr, "/health", "").await, 200);
+    // The layer finishes a transaction when the response body ends, just after the client has
+    // it; give the server that moment before flushing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(monitor.flush(Duration::from_secs(5)));
+
+    let (mut transactions, mut events): (Vec<Transaction>, Vec<Event>) = (Vec::new(), Vec::new());
+    for body in received.lock().unwrap().iter() {
+        for item in sentry::Envelope::from_slice(body).unwrap().into_items() {
+            match item {
+                EnvelopeItem::Transaction(transaction) => transactions.push(*transaction),
+                EnvelopeItem::Event(event) => events.push(*event),
+                _ => {}
+            }
+        }
+    }
+    let named = |name: &str| {
+        transactions
+            .iter()
+            .filter(|t| t.name.as_deref() == Some(name))
+            .collect::<Vec<_>>()
+    };
+
+    let orders = named("GET /orders/{id}");
+    assert_eq!(
+        orders.len(),
+        2,
+        "/orders/8 declined by its caller; names use the template"
+    );
+    let continued = orders
+        .iter()
+        .find(|t| trace_of(&t.contexts).trace_id.to_string() == TRACE)
+        .unwrap();
+    let trace = trace_of(&continued.contexts);
+    assert_eq!(
+        trace.parent_span_id.map(|id| id.to_string()).as_deref(),
+        Some(PARENT)
+    );
+    assert_eq!(trace.op.as_deref(), Some("http.server"));
+    let handler = continued
+        .spans
+        .iter()
+        .find(|s| s.description.as_deref() == Some("sentry_http::get_order"))
+        .unwrap();
+    let query = continued
+        .spans
+        .iter()
+        .find(|s| s.op.as_deref() == Some("db.query"))
+        .unwrap();
+    assert_eq!(
+        handler.parent_span_id,
+        Some(trace.span_id),
+        "handler span under the request"
+    );
+    assert_eq!(
+        query.parent_span_id,
+        Some(handler.span_id),
+        "query span under the handler"
+    );
+
+    let fresh = orders
+        .iter()
+        .find(|t| trace_of(&t.contexts).trace_id.to_string() != TRACE)
+        .unwrap();
+    let request = fresh.request.as_ref().expect("request data");
+    assert_eq!(
+        request.query_string.as_deref(),
+        Some("token=[Filtered]&page=2")
+    );
+    let serialized =
+        serde_json::to_string(&transactions).unwrap() + &serde_json::to_string(&events).unwrap();
+    for secret in ["hunter2", "s3cr3t", "203.0.113.9", "abc&"] {
+        assert!(!serialized.contains(secret), "{secret} reached Sentry");
+    }
+
+    assert!(
+        named("GET /health").is_empty(),
+        "monitoring routes are never traced"
+    );
+    let broken = named("GET /broken");
+    assert_eq!(
+        trace_of(&broken[0].contexts)
+            .status
+            .map(|s| s.to_string())
+            .as_deref(),
+        Some("internal_error")
+    );
+    let in_trace = |transaction: &Transaction| {
+        let id = trace_of(&transaction.contexts).trace_id;
+        events
+            .iter()
+            .filter(|e| e.contexts.contains_key("trace") && trace_of(&e.contexts).trace_id == id)
+            .count()
+    };
+    assert_eq!(
+        in_trace(broken[0]),
+        1,
+        "the layer captures a 5xx nobody else reported"
+    );
+    let unavailable = named("GET /unavailable");
+    assert_eq!(
+        in_trace(unavailable[0]),
+        1,
+        "a 5xx already reported by its handler is not captured twice"
+    );
+    assert_eq!(in_trace(continued), 0);
+}

@@ -1,0 +1,350 @@
+//! Sentry transactions for HTTP requests: one `http.server` transaction per sampled request,
+//! named `METHOD /route/{template}`, continuing an incoming trace from `sentry-trace` or W3C
+//! `traceparent`, with request data that carries no personal data by default.
+//!
+//! The sampling decision comes first, from the incoming header or a random draw; a request
+//! sampled out touches nothing of the SDK.
+
+use std::str::FromStr;
+
+use http::{HeaderMap, Request};
+use sentry::TransactionContext;
+use sentry::protocol::{Event, Level, SpanId, SpanStatus, TraceId};
+
+use crate::spans::{self, Traced};
+
+/// Headers that carry credentials: never sent without PII, and scrubbed even with it.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
+/// Headers that carry the client's address: sent only with PII.
+const ADDRESS_HEADERS: &[&str] = &["x-forwarded-for", "x-real-ip", "forwarded"];
+/// Query parameters named like secrets are scrubbed whatever the PII setting.
+const SECRET_PARAMETERS: &[&str] = &["token", "password", "secret", "key", "auth"];
+const FILTERED: &str = "[Filtered]";
+/// Longer trace headers are malformed or hostile; they start a fresh trace.
+const MAX_TRACE_HEADER: usize = 512;
+
+/// Where an incoming request's trace comes from: its ids and, when the caller decided, its
+/// sampling decision.
+#[derive(Debug, PartialEq)]
+struct IncomingTrace {
+    trace_id: TraceId,
+    parent_span_id: SpanId,
+    sampled: Option<bool>,
+}
+
+/// A transaction for `request`, if it is sampled in.
+pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
+    let incoming = incoming_trace(request.headers());
+    let sampled = match incoming.as_ref().and_then(|trace| trace.sampled) {
+        Some(decided) => decided,
+        None => {
+            let rate = spans::traces_rate();
+            rate > 0.0 && fastrand::f32() < rate
+        }
+    };
+    if !sampled {
+        return None;
+    }
+    let name = format!("{} {route}", request.method());
+    let mut context = match &incoming {
+        Some(trace) => TransactionContext::new_with_details(
+            &name,
+            "http.server",
+            trace.trace_id,
+            None,
+            Some(trace.parent_span_id),
+        ),
+        None => TransactionContext::new(&name, "http.server"),
+    };
+    context.set_sampled(Some(true));
+    let traced = spans::start_transaction(context);
+    traced
+        .span
+        .set_request(request_data(request, spans::send_pii()));
+    Some(traced)
+}
+
+/// Ends the request's transaction with its status; a 5xx answer that produced no error event
+/// is captured as one.
+pub(crate) fn finish(traced: Traced, status: u16) {
+    traced.span.set_status(span_status(status));
+    traced
+        .span
+        .set_data("http.response.status_code", status.into());
+    if status >= 500
+        && !traced
+            .error_captured
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        let mut event = Event {
+            level: Level::Error,
+            message: Some(format!("the request was answered with status {status}")),
+            ..Event::default()
+        };
+        event
+            .tags
+            .insert("http.status_code".into(), status.to_string());
+        spans::capture_in_trace(event, Some(&traced));
+    }
+    traced.span.finish();
+}
+
+fn span_status(status: u16) -> SpanStatus {
+    match status {
+        100..=399 => SpanStatus::Ok,
+        400 => SpanStatus::InvalidArgument,
+        401 => SpanStatus::Unauthenticated,
+        403 => SpanStatus::PermissionDenied,
+        404 => SpanStatus::NotFound,
+        409 => SpanStatus::AlreadyExists,
+        429 => SpanStatus::ResourceExhausted,
+        499 => SpanStatus::Cancelled,
+        402 | 405..=408 | 410..=428 | 430..=498 => SpanStatus::FailedPrecondition,
+        501 => SpanStatus::Unimplemented,
+        503 => SpanStatus::Unavailable,
+        504 => SpanStatus::DeadlineExceeded,
+        _ => SpanStatus::InternalError,
+    }
+}
+
+/// The trace to continue: `sentry-trace` if valid, else `traceparent` if valid, else none.
+fn incoming_trace(headers: &HeaderMap) -> Option<IncomingTrace> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .filter(|v| v.len() <= MAX_TRACE_HEADER)
+    };
+    header("sentry-trace")
+        .and_then(parse_sentry_trace)
+        .or_else(|| header("traceparent").and_then(parse_traceparent))
+}
+
+/// `TRACE_ID-SPAN_ID[-SAMPLED]`, 32 and 16 lowercase hex digits.
+fn parse_sentry_trace(value: &str) -> Option<IncomingTrace> {
+    let mut parts = value.trim().split('-');
+    let (trace_id, parent_span_id) = ids(parts.next()?, parts.next()?)?;
+    let sampled = match parts.next() {
+        None => None,
+        Some("1") => Some(true),
+        Some("0") => Some(false),
+        Some(_) => return None,
+    };
+    parts.next().is_none().then_some(IncomingTrace {
+        trace_id,
+        parent_span_id,
+        sampled,
+    })
+}
+
+/// W3C `VERSION-TRACE_ID-PARENT_ID-FLAGS`; the low flag bit is "sampled".
+fn parse_traceparent(value: &str) -> Option<IncomingTrace> {
+    let mut parts = value.trim().split('-');
+    let version = parts.next()?;
+    if version.len() != 2 || version == "ff" || !is_hex(version) {
+        return None;
+    }
+    let (trace_id, parent_span_id) = ids(parts.next()?, parts.next()?)?;
+    let flags = parts.next().filter(|f| f.len() == 2 && is_hex(f))?;
+    let sampled = u8::from_str_radix(flags, 16).ok()? & 1 == 1;
+    // Version 00 has exactly four parts; later versions may append more.
+    if version == "00" && parts.next().is_some() {
+        return None;
+    }
+    Some(IncomingTrace {
+        trace_id,
+        parent_span_id,
+        sampled: Some(sampled),
+    })
+}
+
+fn ids(trace: &str, span: &str) -> Option<(TraceId, SpanId)> {
+    let valid =
+        |id: &str, len: usize| id.len() == len && is_hex(id) && id.bytes().any(|b| b != b'0');
+    if !valid(trace, 32) || !valid(span, 16) {
+        return None;
+    }
+    Some((TraceId::from_str(trace).ok()?, SpanId::from_str(span).ok()?))
+}
+
+fn is_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// What Sentry gets to know about the request. Without PII: no credentials, no cookies, no
+/// client address. With PII, credentials are still scrubbed. Secret-looking query parameters
+/// are scrubbed either way.
+fn request_data<B>(request: &Request<B>, send_pii: bool) -> sentry::protocol::Request {
+    let mut headers = std::collections::BTreeMap::new();
+    for (name, value) in request.headers() {
+        let name = name.as_str();
+        let value = if CREDENTIAL_HEADERS.contains(&name) {
+            if !send_pii {
+                continue;
+            }
+            FILTERED.to_owned()
+        } else if ADDRESS_HEADERS.contains(&name) && !send_pii {
+            continue;
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        headers.insert(name.to_owned(), value);
+    }
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let url = format!("http://{host}{}", request.uri().path())
+        .parse()
+        .ok();
+    sentry::protocol::Request {
+        url,
+        method: Some(request.method().to_string()),
+        query_string: request.uri().query().map(scrub_query),
+        headers,
+        ..Default::default()
+    }
+}
+
+fn scrub_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let name = pair
+                .split('=')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if SECRET_PARAMETERS.iter().any(|secret| name.contains(secret)) {
+                format!("{}={FILTERED}", pair.split('=').next().unwrap_or_default())
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "771a43a4192642f0b136d5159a501700";
+    const SPAN: &str = "b7ad6b7169203331";
+
+    #[test]
+    fn sentry_trace_headers_are_parsed_strictly() {
+        let parsed = parse_sentry_trace(&format!("{TRACE}-{SPAN}-1")).unwrap();
+        assert_eq!(parsed.trace_id.to_string(), TRACE);
+        assert_eq!(parsed.parent_span_id.to_string(), SPAN);
+        assert_eq!(parsed.sampled, Some(true));
+        assert_eq!(
+            parse_sentry_trace(&format!("{TRACE}-{SPAN}"))
+                .unwrap()
+                .sampled,
+            None
+        );
+        assert_eq!(
+            parse_sentry_trace(&format!("{TRACE}-{SPAN}-0"))
+                .unwrap()
+                .sampled,
+            Some(false)
+        );
+        for bad in [
+            "",
+            "garbage",
+            &format!("{TRACE}-{SPAN}-2"),
+            &format!("{TRACE}-{SPAN}-1-extra"),
+            &format!("{}-{SPAN}-1", &TRACE[1..]),
+            &format!("{}-{SPAN}-1", TRACE.to_uppercase()),
+            &format!("{}-{SPAN}-1", "0".repeat(32)),
+            &format!("{TRACE}-zzzzzzzzzzzzzzzz-1"),
+        ] {
+            assert_eq!(parse_sentry_trace(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn traceparent_headers_are_parsed_strictly() {
+        let parsed = parse_traceparent(&format!("00-{TRACE}-{SPAN}-01")).unwrap();
+        assert_eq!(
+            (parsed.trace_id.to_string(), parsed.sampled),
+            (TRACE.to_owned(), Some(true))
+        );
+        assert_eq!(
+            parse_traceparent(&format!("00-{TRACE}-{SPAN}-00"))
+                .unwrap()
+                .sampled,
+            Some(false)
+        );
+        for bad in [
+            format!("ff-{TRACE}-{SPAN}-01"),
+            format!("00-{TRACE}-{SPAN}-01-extra"),
+            format!("00-{TRACE}-{SPAN}"),
+            format!("00-{TRACE}-{SPAN}-0g"),
+            "x".repeat(100),
+        ] {
+            assert_eq!(parse_traceparent(&bad), None, "{bad}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            format!("00-{TRACE}-{}-01", "a".repeat(MAX_TRACE_HEADER))
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(incoming_trace(&headers), None, "oversized");
+    }
+
+    #[test]
+    fn personal_data_stays_out_unless_allowed_and_credentials_always() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/calls/7?token=abc&page=2&api_key=k")
+            .header("host", "api.example.com")
+            .header("authorization", "Bearer secret")
+            .header("cookie", "session=s")
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("user-agent", "curl/8")
+            .body(())
+            .unwrap();
+        let private = request_data(&request, false);
+        assert_eq!(
+            private.url.as_ref().map(|u| u.as_str()),
+            Some("http://api.example.com/calls/7")
+        );
+        assert_eq!(
+            private.query_string.as_deref(),
+            Some("token=[Filtered]&page=2&api_key=[Filtered]")
+        );
+        assert_eq!(
+            private.headers.keys().collect::<Vec<_>>(),
+            ["host", "user-agent"]
+        );
+        let with_pii = request_data(&request, true);
+        assert_eq!(
+            with_pii.headers.get("authorization").map(String::as_str),
+            Some(FILTERED)
+        );
+        assert_eq!(
+            with_pii.headers.get("cookie").map(String::as_str),
+            Some(FILTERED)
+        );
+        assert_eq!(
+            with_pii.headers.get("x-forwarded-for").map(String::as_str),
+            Some("203.0.113.9")
+        );
+        assert_eq!(
+            with_pii.query_string, private.query_string,
+            "secrets are scrubbed either way"
+        );
+    }
+}
