@@ -5,7 +5,7 @@
 //! operations and two clock reads, with no registry lookup, label hashing or allocation.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
@@ -160,6 +160,7 @@ impl CallSite {
         TracedCall {
             site: self,
             span: spans::start(self.op, description),
+            hub: sentry::Hub::current(),
         }
     }
 
@@ -258,6 +259,9 @@ struct ActiveCall {
 struct TracedCall {
     site: &'static CallSite,
     span: Option<spans::Traced>,
+    /// The hub the call started on: its body is polled, and its error captured, there, even
+    /// when the future moves to another thread.
+    hub: Arc<sentry::Hub>,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -290,7 +294,13 @@ impl CallGuard {
                 .label
                 .get()
                 .map_or(traced.site.name, |label| label);
-            spans::capture(event, function, traced.site.module, traced.span.as_ref());
+            spans::capture(
+                event,
+                function,
+                traced.site.module,
+                traced.span.as_ref(),
+                &traced.hub,
+            );
         }
     }
 
@@ -321,7 +331,12 @@ impl CallGuard {
     /// Polls an async body with the call's span current.
     #[inline]
     pub fn instrument<F>(&self, body: F) -> spans::InSpan<'_, F> {
-        spans::in_span(self.span(), body)
+        let traced = self.traced.as_deref();
+        spans::in_span(
+            traced.and_then(|t| t.span.as_ref()),
+            traced.map(|t| &t.hub),
+            body,
+        )
     }
 }
 

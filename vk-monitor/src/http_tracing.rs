@@ -90,7 +90,7 @@ pub(crate) fn finish(traced: Traced, status: u16) {
         event
             .tags
             .insert("http.status_code".into(), status.to_string());
-        spans::capture_in_trace(event, Some(&traced));
+        spans::capture_in_trace(event, Some(&traced), &sentry::Hub::current());
     }
     traced.span.finish();
 }

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 use sentry::protocol::{Event, Exception, Level, SpanStatus};
-use sentry::{TransactionContext, TransactionOrSpan};
+use sentry::{Hub, TransactionContext, TransactionOrSpan};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
@@ -145,11 +145,16 @@ pin_project! {
         #[pin]
         inner: F,
         span: Option<&'a Traced>,
+        hub: Option<&'a Arc<Hub>>,
     }
 }
 
-pub(crate) fn in_span<F>(span: Option<&Traced>, inner: F) -> InSpan<'_, F> {
-    InSpan { inner, span }
+pub(crate) fn in_span<'a, F>(
+    span: Option<&'a Traced>,
+    hub: Option<&'a Arc<Hub>>,
+    inner: F,
+) -> InSpan<'a, F> {
+    InSpan { inner, span, hub }
 }
 
 impl<F: Future> Future for InSpan<'_, F> {
@@ -158,8 +163,14 @@ impl<F: Future> Future for InSpan<'_, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = this.span.map(enter);
-        this.inner.poll(cx)
+        let (inner, span) = (this.inner, *this.span);
+        match this.hub {
+            Some(hub) => Hub::run(Arc::clone(hub), || {
+                let _entered = span.map(enter);
+                inner.poll(cx)
+            }),
+            None => inner.poll(cx),
+        }
     }
 }
 
@@ -179,21 +190,22 @@ pub(crate) fn capture(
     function: &str,
     module: &str,
     traced: Option<&Traced>,
+    hub: &Hub,
 ) {
     event.tags.insert("function".into(), function.into());
     event.tags.insert("module".into(), module.into());
-    capture_in_trace(event, traced.cloned().or_else(current_traced).as_ref());
+    capture_in_trace(event, traced.cloned().or_else(current_traced).as_ref(), hub);
 }
 
 /// Sends `event` linked to `traced`'s trace, and marks the trace as having an error event.
-pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>) {
+pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>, hub: &Hub) {
     if let Some(traced) = traced {
         event
             .contexts
             .insert("trace".into(), traced.span.get_trace_context().into());
         traced.error_captured.store(true, Ordering::Relaxed);
     }
-    sentry::capture_event(event);
+    hub.capture_event(event);
 }
 
 fn exception_event(ty: &str, value: String) -> Event<'static> {
