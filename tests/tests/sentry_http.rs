@@ -38,6 +38,13 @@ async fn unavailable() -> StatusCode {
     StatusCode::SERVICE_UNAVAILABLE
 }
 
+#[monitored(tags(component = "billing"))]
+async fn charge() -> Result<&'static str, (StatusCode, &'static str)> {
+    vk_monitor::context::set_tag("tenant", "acme");
+    vk_monitor::context::set_user_details("user-42", Some("someone@example.com".into()), None);
+    Err((StatusCode::BAD_GATEWAY, "card declined"))
+}
+
 /// Not monitored: the layer is the only one to see its 500.
 async fn broken() -> StatusCode {
     StatusCode::INTERNAL_SERVER_ERROR
@@ -96,6 +103,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         .route("/orders/{id}", get(get_order))
         .route("/unavailable", get(unavailable))
         .route("/broken", get(broken))
+        .route("/charge", get(charge))
         .merge(monitor.router())
         .layer(HttpMetricsLayer::new());
     let addr = serve(app).await;
@@ -115,6 +123,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
     );
     assert_eq!(get_with(addr, "/broken", "").await, 500);
     assert_eq!(get_with(addr, "/unavailable", "").await, 503);
+    assert_eq!(get_with(addr, "/charge", "").await, 502);
     assert_eq!(get_with(addr, "/health", "").await, 200);
     // The layer finishes a transaction when the response body ends, just after the client has
     // it; give the server that moment before flushing.
@@ -186,7 +195,13 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
     );
     let serialized =
         serde_json::to_string(&transactions).unwrap() + &serde_json::to_string(&events).unwrap();
-    for secret in ["hunter2", "s3cr3t", "203.0.113.9", "abc&"] {
+    for secret in [
+        "hunter2",
+        "s3cr3t",
+        "203.0.113.9",
+        "abc&",
+        "someone@example.com",
+    ] {
         assert!(!serialized.contains(secret), "{secret} reached Sentry");
     }
 
@@ -221,4 +236,40 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         "a 5xx already reported by its handler is not captured twice"
     );
     assert_eq!(in_trace(continued), 0);
+
+    let charge = events
+        .iter()
+        .find(|e| e.tags.get("function").map(String::as_str) == Some("charge"))
+        .expect("the failed charge is captured");
+    assert_eq!(
+        charge.tags.get("component").map(String::as_str),
+        Some("billing"),
+        "static tags"
+    );
+    assert_eq!(
+        charge.tags.get("tenant").map(String::as_str),
+        Some("acme"),
+        "scope tags"
+    );
+    let user = charge.user.as_ref().expect("the user set in the handler");
+    assert_eq!(
+        (user.id.as_deref(), user.email.as_deref()),
+        (Some("user-42"), None)
+    );
+    let charge_span = named("GET /charge")[0]
+        .spans
+        .iter()
+        .find(|span| span.description.as_deref() == Some("sentry_http::charge"))
+        .expect("the handler's span");
+    assert_eq!(
+        charge_span.tags.get("component").map(String::as_str),
+        Some("billing")
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.tags.get("function").map(String::as_str) != Some("charge"))
+            .all(|e| !e.tags.contains_key("tenant")),
+        "each request has its own scope"
+    );
 }

@@ -7,7 +7,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path, Token};
 
-const EXPECTED: &str = "expected one of `name`, `op`, `ok_if`, `error_if`, `crate`";
+const EXPECTED: &str = "expected one of `name`, `op`, `ok_if`, `error_if`, `tags`, `crate`";
 
 /// How the return value is turned into an outcome when the user overrides the default.
 pub enum Classifier {
@@ -22,6 +22,8 @@ pub struct MonitoredArgs {
     pub name: Option<LitStr>,
     pub op: Option<LitStr>,
     pub classifier: Option<Classifier>,
+    /// `tags(key = "value", ...)`: static tags of the call's Sentry span and events.
+    pub tags: Option<Vec<(Ident, LitStr)>>,
     pub krate: Option<Path>,
 }
 
@@ -48,11 +50,24 @@ impl MonitoredArgs {
 
     fn accept(&mut self, arg: RawArg) -> syn::Result<()> {
         let key = arg.key.unraw().to_string();
-        if !matches!(key.as_str(), "name" | "op" | "ok_if" | "error_if" | "crate") {
+        if !matches!(
+            key.as_str(),
+            "name" | "op" | "ok_if" | "error_if" | "tags" | "crate"
+        ) {
             return Err(syn::Error::new(
                 arg.key.span(),
                 format!("unknown argument `{key}`; {EXPECTED}"),
             ));
+        }
+        if key == "tags" {
+            if arg.eq.is_some() || arg.value.is_empty() {
+                return Err(syn::Error::new(
+                    arg.key.span(),
+                    "`tags` takes a list: `tags(component = \"billing\")`",
+                ));
+            }
+            let tags = parse_tags(arg.value)?;
+            return set_once(&mut self.tags, &arg.key, tags);
         }
         let Some(eq) = arg.eq else {
             return Err(syn::Error::new(
@@ -98,6 +113,45 @@ impl MonitoredArgs {
                 Ok(())
             }
         }
+    }
+}
+
+/// The pairs inside `tags(...)`: `key = "value"`, keys unique, values non-empty.
+fn parse_tags(value: TokenStream) -> syn::Result<Vec<(Ident, LitStr)>> {
+    let span = value.span();
+    let Some(TokenTree::Group(group)) = value.into_iter().next() else {
+        return Err(syn::Error::new(
+            span,
+            "`tags` takes a list: `tags(component = \"billing\")`",
+        ));
+    };
+    let pairs = syn::punctuated::Punctuated::<TagPair, Token![,]>::parse_terminated
+        .parse2(group.stream())?;
+    let mut tags: Vec<(Ident, LitStr)> = Vec::new();
+    let mut errors = Errors::default();
+    for TagPair(key, value) in pairs {
+        if tags.iter().any(|(known, _)| *known == key) {
+            errors.push_at(key.span(), format!("duplicate tag `{key}`"));
+        } else if value.value().is_empty() {
+            errors.push_at(value.span(), "a tag value must not be empty");
+        } else {
+            tags.push((key, value));
+        }
+    }
+    errors.finish()?;
+    Ok(tags)
+}
+
+struct TagPair(Ident, LitStr);
+
+impl syn::parse::Parse for TagPair {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key: Ident = input.call(Ident::parse_any)?;
+        input.parse::<Token![=]>()?;
+        let value: LitStr = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), format!("tag `{key}` takes a string literal"))
+        })?;
+        Ok(TagPair(key, value))
     }
 }
 
@@ -175,7 +229,12 @@ pub(crate) fn parse_raw(input: ParseStream) -> syn::Result<Vec<RawArg>> {
         while !input.is_empty() && !input.peek(Token![,]) {
             value.extend([input.parse::<TokenTree>()?]);
         }
-        if eq.is_none() && !value.is_empty() {
+        // `key(...)` is a list argument, such as `tags(component = "billing")`.
+        let is_list = matches!(
+            value.clone().into_iter().collect::<Vec<_>>().as_slice(),
+            [TokenTree::Group(group)] if group.delimiter() == proc_macro2::Delimiter::Parenthesis
+        );
+        if eq.is_none() && !value.is_empty() && !is_list {
             return Err(syn::Error::new(
                 value.span(),
                 format!("expected `=` after `{key}`"),

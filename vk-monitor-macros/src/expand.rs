@@ -58,9 +58,13 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     } else {
         quote!(__VK_SITE.enter())
     };
+    let tags = args.tags.iter().flatten().map(|(key, value)| {
+        let key = key.unraw().to_string();
+        quote!((#key, #value))
+    });
     let site = quote! {
         static __VK_SITE: #private::CallSite =
-            #private::CallSite::new(#name, ::core::module_path!(), #op);
+            #private::CallSite::new(#name, ::core::module_path!(), #op, &[#(#tags),*]);
     };
     let outcome = match &args.classifier {
         None => quote!(#private::outcome_of!(&__vk_out)),

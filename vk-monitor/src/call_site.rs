@@ -79,6 +79,8 @@ pub struct CallSite {
     module: &'static str,
     /// The Sentry span operation (`op = "..."`).
     op: &'static str,
+    /// Static tags of the call's span and error events (`tags(key = "value")`).
+    tags: &'static [(&'static str, &'static str)],
     /// The `function` label: the fn name, or `Type::method`.
     label: OnceLock<SharedString>,
     /// `module::function`, the Sentry span's description.
@@ -93,11 +95,17 @@ pub struct CallSite {
 }
 
 impl CallSite {
-    pub const fn new(name: &'static str, module: &'static str, op: &'static str) -> Self {
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        op: &'static str,
+        tags: &'static [(&'static str, &'static str)],
+    ) -> Self {
         CallSite {
             name,
             module,
             op,
+            tags,
             label: OnceLock::new(),
             description: OnceLock::new(),
             handles: OnceLock::new(),
@@ -157,9 +165,15 @@ impl CallSite {
             let function = self.label.get().map_or(self.name, |label| label);
             format!("{}::{function}", self.module).into_boxed_str()
         });
+        let span = spans::start(self.op, description);
+        if let Some(traced) = &span {
+            for (key, value) in self.tags {
+                traced.span.set_tag(key, value);
+            }
+        }
         TracedCall {
             site: self,
-            span: spans::start(self.op, description),
+            span,
             hub: sentry::Hub::current(),
         }
     }
@@ -294,6 +308,10 @@ impl CallGuard {
                 .label
                 .get()
                 .map_or(traced.site.name, |label| label);
+            let mut event = event;
+            for (key, value) in traced.site.tags {
+                event.tags.insert((*key).to_owned(), (*value).to_owned());
+            }
             spans::capture(
                 event,
                 function,

@@ -152,14 +152,15 @@ impl<S> HttpMetrics<S> {
         if let Some(handles) = handles {
             handles.in_flight.enter();
         }
-        let trace = if sentry_on {
-            http_tracing::start(request, route).map(Box::new)
-        } else {
-            None
-        };
+        let sentry = sentry_on.then(|| {
+            // A hub per request: scope changes in a handler (`vk_monitor::context`) stay in it.
+            let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
+            let transaction = http_tracing::start(request, route);
+            Box::new(RequestSentry { hub, transaction })
+        });
         Some(RequestTracker {
             handles,
-            trace,
+            sentry,
             start: Instant::now(),
             status: CLIENT_CLOSED_STATUS,
         })
@@ -184,14 +185,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        // The handler runs inside the request's transaction: its spans become children.
-        let entered = this
-            .tracker
-            .as_ref()
-            .and_then(|t| t.trace.as_deref())
-            .map(spans::enter);
-        let result = ready!(this.inner.poll(cx));
-        drop(entered);
+        // The handler runs on the request's hub, inside its transaction: its spans become
+        // children, its events carry the request's scope.
+        let poll = match this.tracker.as_ref().and_then(|t| t.sentry.as_deref()) {
+            Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
+                let _entered = sentry.transaction.as_ref().map(spans::enter);
+                this.inner.poll(cx)
+            }),
+            None => this.inner.poll(cx),
+        };
+        let result = ready!(poll);
         let mut tracker = this.tracker.take();
         Poll::Ready(match result {
             Ok(response) => {
@@ -253,10 +256,16 @@ impl<B: Body> Body for MetricsBody<B> {
 /// One request in flight; records it when dropped, with the last status it was given.
 struct RequestTracker {
     handles: Option<&'static MethodHandles>,
-    /// The request's Sentry transaction, when it is sampled in; boxed to keep the future small.
-    trace: Option<Box<Traced>>,
+    /// With Sentry on; boxed to keep the future small without it.
+    sentry: Option<Box<RequestSentry>>,
     start: Instant,
     status: u16,
+}
+
+/// The request's own hub, and its transaction when it is sampled in.
+struct RequestSentry {
+    hub: Arc<sentry::Hub>,
+    transaction: Option<Traced>,
 }
 
 impl Drop for RequestTracker {
@@ -268,8 +277,12 @@ impl Drop for RequestTracker {
             duration.record(elapsed);
             handles.in_flight.exit();
         }
-        if let Some(trace) = self.trace.take() {
-            http_tracing::finish(*trace, self.status);
+        if let Some(RequestSentry {
+            hub,
+            transaction: Some(transaction),
+        }) = self.sentry.take().map(|s| *s)
+        {
+            http_tracing::finish(transaction, self.status, &hub);
         }
     }
 }

@@ -72,7 +72,7 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
 
 /// Ends the request's transaction with its status; a 5xx answer that produced no error event
 /// is captured as one.
-pub(crate) fn finish(traced: Traced, status: u16) {
+pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub) {
     traced.span.set_status(span_status(status));
     traced
         .span
@@ -90,7 +90,7 @@ pub(crate) fn finish(traced: Traced, status: u16) {
         event
             .tags
             .insert("http.status_code".into(), status.to_string());
-        spans::capture_in_trace(event, Some(&traced), &sentry::Hub::current());
+        spans::capture_in_trace(event, Some(&traced), hub);
     }
     traced.span.finish();
 }

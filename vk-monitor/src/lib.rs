@@ -65,6 +65,7 @@
 
 mod call_site;
 mod config;
+pub mod context;
 mod exporter;
 pub mod health;
 mod histogram;

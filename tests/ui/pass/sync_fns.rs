@@ -23,6 +23,11 @@ pub(crate) fn boxed(text: &str) -> Result<u8, Box<dyn std::error::Error + Send +
 #[monitored]
 fn unit() {}
 
+#[monitored(op = "payment", tags(component = "billing", r#type = "card"))]
+fn tagged() -> u8 {
+    1
+}
+
 #[monitored]
 fn borrowed<'a>(first: &'a str, _second: &str) -> &'a str {
     first
@@ -74,6 +79,7 @@ fn main() {
     let _ = double("21");
     let _ = boxed("1");
     unit();
+    let _ = tagged();
     let _ = borrowed("a", "b");
     let _ = option_of_trait_object();
     let byte = 7u8;
