@@ -5,6 +5,12 @@
 //! `#[autometrics]`. The Prometheus exporter is installed first, so every variant records
 //! into the real recorder.
 //!
+//! The last group measures `#[monitored]` again with a Sentry client running and every call
+//! sampled out (a DSN on a loopback port nobody listens on, `traces_sample_rate` 0). Starting
+//! the client is process-wide and cannot be undone, so that group runs after all the others
+//! and installs the client itself; it repeats `bare` and the `Instant` pair, which Sentry does
+//! not touch, to show how much the machine drifted since the first groups.
+//!
 //! ```text
 //! cargo bench -p vk-monitor --features bench-compare --bench overhead
 //! ```
@@ -19,7 +25,7 @@ use std::time::Instant;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use metrics::{counter, gauge, histogram};
-use vk_monitor::{Exporter, monitored};
+use vk_monitor::{Exporter, Monitor, MonitorBuilder, monitored};
 
 // The sync fns are `#[inline(never)]` so that each variant makes a real call, as across crates.
 
@@ -170,7 +176,51 @@ fn async_fn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sync_fn, async_fn);
+/// Where the Sentry client would send envelopes: the discard port of loopback, where nothing
+/// listens. Calls sampled out send nothing, so nothing is ever sent there.
+const UNREACHABLE_DSN: &str = "http://public@127.0.0.1:9/1";
+
+/// Starts a Sentry client with every call sampled out, metrics left to the exporter already
+/// installed. Everything is set in code, so the environment and `.env` change nothing.
+fn sentry_sampled_out() -> Monitor {
+    let monitor = MonitorBuilder::new("overhead", "0.0.0")
+        .config(|config| {
+            config
+                .enable_metrics(false)
+                .sentry_dsn(UNREACHABLE_DSN)
+                .traces_sample_rate(0.0)
+                .apm_enabled(true)
+                .environment("bench")
+                .send_default_pii(false)
+                .debug(false)
+        })
+        .install()
+        .expect("start the Sentry client");
+    assert!(monitor.sentry_enabled(), "the Sentry client runs");
+    monitor
+}
+
+/// Must be the last group: from here on, every monitored call takes the Sentry path.
+fn sentry_sampled_out_fns(c: &mut Criterion) {
+    let monitor = sentry_sampled_out();
+    let mut group = c.benchmark_group("sentry_sampled_out");
+    variant(&mut group, "sync_bare", bare::add);
+    variant(&mut group, "sync_instant_pair", instant_pair::add);
+    variant(&mut group, "sync_monitored", monitored::add);
+    variant(&mut group, "async_bare", |a, b| {
+        poll_once(bare::add_async(a, b))
+    });
+    variant(&mut group, "async_instant_pair", |a, b| {
+        poll_once(instant_pair::add_async(a, b))
+    });
+    variant(&mut group, "async_monitored", |a, b| {
+        poll_once(monitored::add_async(a, b))
+    });
+    group.finish();
+    drop(monitor);
+}
+
+criterion_group!(benches, sync_fn, async_fn, sentry_sampled_out_fns);
 
 fn main() {
     // Every variant records into the real recorder.

@@ -77,6 +77,7 @@ mod monitor;
 mod outcome;
 mod sentry_client;
 pub mod spans;
+mod transport;
 
 pub use config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};

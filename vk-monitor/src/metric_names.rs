@@ -24,6 +24,9 @@ pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
 pub const HEALTH_CHECK_UP: &str = "health_check_up";
 /// Histogram (seconds): health check run time, labels `check`, `kind`.
 pub const HEALTH_CHECK_DURATION_SECONDS: &str = "health_check_duration_seconds";
+/// Counter: Sentry envelopes that were not delivered, label `reason` (`queue_full`,
+/// `rate_limited`, `network_error`, `rejected`).
+pub const SENTRY_ENVELOPES_DROPPED_TOTAL: &str = "sentry_envelopes_dropped_total";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
 
@@ -68,6 +71,11 @@ pub(crate) fn describe() {
     describe_gauge!(
         HEALTH_CHECK_UP,
         "1 when the health check's last run passed or warned, 0 when it failed."
+    );
+    describe_counter!(
+        SENTRY_ENVELOPES_DROPPED_TOTAL,
+        Unit::Count,
+        "Sentry envelopes not delivered, by reason: queue_full, rate_limited, network_error or rejected."
     );
     describe_gauge!(
         BUILD_INFO,

@@ -28,6 +28,7 @@ pub(crate) fn init(config: &Config, release: &str, ignore: Vec<String>) -> Optio
         .debug(config.debug)
         .send_default_pii(config.send_default_pii)
         .shutdown_timeout(FLUSH_TIMEOUT)
+        .transport(crate::transport::CountingTransportFactory)
         .traces_sampler(move |context| traces_sample_rate(context, rate))
         .before_send(move |event| keep_event(event, &ignore));
     options.dsn = Some(dsn);
