@@ -139,8 +139,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
          health at /health and /ready"
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal(monitor, settings.drain))
+        .with_graceful_shutdown(shutdown_signal(monitor.clone(), settings.drain))
         .await?;
+    // The last handle on the monitor: dropping it flushes what Sentry still has queued.
+    drop(monitor);
     println!("voice-calls stopped");
     Ok(())
 }

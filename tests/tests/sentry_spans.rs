@@ -90,6 +90,12 @@ async fn handle_order(id: u32) -> Result<u32, OrderError> {
     load_order(id).await.map_err(OrderError::Storage)
 }
 
+/// Fails with a chained error and calls nothing monitored: its own event carries the chain.
+#[monitored]
+async fn settle_order() -> Result<(), OrderError> {
+    Err(OrderError::Storage(Timeout))
+}
+
 #[monitored]
 fn crashing_job() {
     panic!("job crashed");
@@ -138,6 +144,7 @@ fn calls_become_transactions_spans_and_error_events() {
         assert_eq!(tokio::spawn(handle_order(7)).await.unwrap().unwrap(), 7);
         assert!(handle_order(0).await.is_err());
         assert!(matches!(handle_order(404).await, Err(OrderError::NotFound)));
+        assert!(settle_order().await.is_err());
     });
     let _ = catch_unwind(crashing_job);
     let (_open, gate) = futures::channel::oneshot::channel::<()>();
@@ -234,13 +241,33 @@ fn calls_become_transactions_spans_and_error_events() {
             .filter(|e| e.tags.get("function").map(String::as_str) == Some(function))
             .collect()
     };
-    let order_errors = tagged("handle_order");
-    assert_eq!(
-        order_errors.len(),
-        1,
-        "one error event, none for NotFound: {events:?}"
+    assert!(
+        tagged("handle_order").is_empty(),
+        "a failure caused by a nested one already reported is not reported again: {events:?}"
     );
-    let event = order_errors[0];
+    let nested = tagged("load_order");
+    assert_eq!(nested.len(), 1, "reported once, where it happened");
+    let failed = transactions
+        .iter()
+        .find(|t| {
+            t.name.as_deref() == Some("sentry_spans::handle_order")
+                && trace_of(t).2.map(|s| s.to_string()).as_deref() == Some("internal_error")
+        })
+        .unwrap();
+    match nested[0].contexts.get("trace") {
+        Some(sentry::protocol::Context::Trace(trace)) => {
+            assert_eq!(
+                trace.trace_id,
+                trace_of(failed).0,
+                "linked to the request's trace"
+            )
+        }
+        other => panic!("the event is not linked to its trace: {other:?}"),
+    }
+
+    let settled = tagged("settle_order");
+    assert_eq!(settled.len(), 1, "{events:?}");
+    let event = settled[0];
     assert_eq!(
         event.tags.get("module").map(String::as_str),
         Some("sentry_spans")
@@ -260,23 +287,5 @@ fn calls_become_transactions_spans_and_error_events() {
             ("Storage", Some("could not load the order"))
         ],
         "the error and its source, innermost first"
-    );
-    let failed = transactions
-        .iter()
-        .find(|t| {
-            t.name.as_deref() == Some("sentry_spans::handle_order")
-                && trace_of(t).2.map(|s| s.to_string()).as_deref() == Some("internal_error")
-        })
-        .unwrap();
-    match event.contexts.get("trace") {
-        Some(sentry::protocol::Context::Trace(trace)) => {
-            assert_eq!(trace.trace_id, trace_of(failed).0)
-        }
-        other => panic!("the event is not linked to its trace: {other:?}"),
-    }
-    assert_eq!(
-        tagged("load_order").len(),
-        1,
-        "the nested failure is captured where it happened too"
     );
 }

@@ -171,10 +171,14 @@ impl CallSite {
                 traced.span.set_tag(key, value);
             }
         }
+        let errors = spans::errors_reported().unwrap_or_default();
+        let errors_before = errors.load(Ordering::Relaxed);
         TracedCall {
             site: self,
             span,
             hub: sentry::Hub::current(),
+            errors,
+            errors_before,
         }
     }
 
@@ -276,6 +280,10 @@ struct TracedCall {
     /// The hub the call started on: its body is polled, and its error captured, there, even
     /// when the future moves to another thread.
     hub: Arc<sentry::Hub>,
+    /// Whether an error was reported within the request (or root call) this call is part of,
+    /// and whether one already was when the call started.
+    errors: spans::ErrorsReported,
+    errors_before: bool,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -300,9 +308,13 @@ impl CallGuard {
         error_event: impl FnOnce() -> Option<Event<'static>>,
     ) {
         self.outcome = Some(outcome);
+        // A failure whose cause was reported inside this call (a nested call's error) is the
+        // same failure: one event, where it happened.
         if let (Outcome::Error { .. }, Some(traced)) = (outcome, &self.traced)
+            && (traced.errors_before || !traced.errors.load(Ordering::Relaxed))
             && let Some(event) = error_event()
         {
+            traced.errors.store(true, Ordering::Relaxed);
             let function = traced
                 .site
                 .label
@@ -329,21 +341,21 @@ impl CallGuard {
         self.early_exit = CallResult::Ok;
     }
 
-    fn span(&self) -> Option<&spans::Traced> {
-        self.traced.as_ref()?.span.as_ref()
-    }
-
     /// Runs a sync body with the call's span current, so calls inside it are its children.
     #[inline]
     pub fn in_scope<R>(&self, body: impl FnOnce() -> R) -> R {
-        let _entered = self.span().map(spans::enter);
+        let _entered = self.enter();
         body()
     }
 
     /// Makes the call's span current until the returned value is dropped (inline bodies).
     #[inline]
     pub fn enter(&self) -> Option<spans::Entered> {
-        self.span().map(spans::enter)
+        let traced = self.traced.as_deref()?;
+        Some(spans::enter_call(
+            traced.span.as_ref(),
+            Some(&traced.errors),
+        ))
     }
 
     /// Polls an async body with the call's span current.
@@ -353,6 +365,7 @@ impl CallGuard {
         spans::in_span(
             traced.and_then(|t| t.span.as_ref()),
             traced.map(|t| &t.hub),
+            traced.map(|t| &t.errors),
             body,
         )
     }

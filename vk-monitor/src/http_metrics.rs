@@ -156,7 +156,11 @@ impl<S> HttpMetrics<S> {
             // A hub per request: scope changes in a handler (`vk_monitor::context`) stay in it.
             let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
             let transaction = http_tracing::start(request, route);
-            Box::new(RequestSentry { hub, transaction })
+            Box::new(RequestSentry {
+                hub,
+                transaction,
+                errors: spans::ErrorsReported::default(),
+            })
         });
         Some(RequestTracker {
             handles,
@@ -189,7 +193,7 @@ where
         // children, its events carry the request's scope.
         let poll = match this.tracker.as_ref().and_then(|t| t.sentry.as_deref()) {
             Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
-                let _entered = sentry.transaction.as_ref().map(spans::enter);
+                let _entered = spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.errors));
                 this.inner.poll(cx)
             }),
             None => this.inner.poll(cx),
@@ -262,10 +266,12 @@ struct RequestTracker {
     status: u16,
 }
 
-/// The request's own hub, and its transaction when it is sampled in.
+/// The request's own hub, its transaction when it is sampled in, and whether an error event
+/// was captured while serving it.
 struct RequestSentry {
     hub: Arc<sentry::Hub>,
     transaction: Option<Traced>,
+    errors: spans::ErrorsReported,
 }
 
 impl Drop for RequestTracker {
@@ -277,12 +283,15 @@ impl Drop for RequestTracker {
             duration.record(elapsed);
             handles.in_flight.exit();
         }
-        if let Some(RequestSentry {
-            hub,
-            transaction: Some(transaction),
-        }) = self.sentry.take().map(|s| *s)
+        if let Some(sentry) = self.sentry.take()
+            && let RequestSentry {
+                hub,
+                transaction: Some(transaction),
+                errors,
+            } = *sentry
         {
-            http_tracing::finish(transaction, self.status, &hub);
+            let reported = errors.load(std::sync::atomic::Ordering::Relaxed);
+            http_tracing::finish(transaction, self.status, &hub, reported);
         }
     }
 }

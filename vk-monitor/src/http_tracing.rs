@@ -72,16 +72,12 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
 
 /// Ends the request's transaction with its status; a 5xx answer that produced no error event
 /// is captured as one.
-pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub) {
+pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub, error_reported: bool) {
     traced.span.set_status(span_status(status));
     traced
         .span
         .set_data("http.response.status_code", status.into());
-    if status >= 500
-        && !traced
-            .error_captured
-            .load(std::sync::atomic::Ordering::Relaxed)
-    {
+    if status >= 500 && !error_reported {
         let mut event = Event {
             level: Level::Error,
             message: Some(format!("the request was answered with status {status}")),

@@ -40,17 +40,26 @@ pub(crate) fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
-/// A span being recorded, with its trace's flag for "an error event was captured", so that a
-/// request answered 5xx is captured once, not again by the HTTP layer.
+/// A span being recorded.
 #[derive(Clone)]
 #[doc(hidden)]
 pub struct Traced {
     pub(crate) span: TransactionOrSpan,
-    pub(crate) error_captured: Arc<AtomicBool>,
 }
+
+/// Set when an error event is captured within a request (or a root call); a failure that is
+/// only the consequence of one already reported, up the call chain or as the 5xx answer, is
+/// then not captured again.
+pub(crate) type ErrorsReported = Arc<AtomicBool>;
 
 thread_local! {
     static CURRENT: RefCell<Option<Traced>> = const { RefCell::new(None) };
+    static ERRORS: RefCell<Option<ErrorsReported>> = const { RefCell::new(None) };
+}
+
+/// The flag of the request or root call running on this thread, if any.
+pub(crate) fn errors_reported() -> Option<ErrorsReported> {
+    ERRORS.with(|errors| errors.borrow().clone())
 }
 
 /// The sampling rate for new traces; 0 when tracing is off.
@@ -63,10 +72,7 @@ pub(crate) fn traces_rate() -> f32 {
 pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
     if let Some(parent) = current_traced() {
         let span = parent.span.start_child(op, description).into();
-        return Some(Traced {
-            span,
-            error_captured: parent.error_captured,
-        });
+        return Some(Traced { span });
     }
     let rate = traces_rate();
     if rate <= 0.0 || fastrand::f32() >= rate {
@@ -80,7 +86,6 @@ pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
 pub(crate) fn start_transaction(context: TransactionContext) -> Traced {
     Traced {
         span: sentry::start_transaction(context).into(),
-        error_captured: Arc::default(),
     }
 }
 
@@ -119,21 +124,32 @@ pub fn propagation_headers() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Makes a span current until dropped, then restores the previous one.
+/// Makes a span and an errors flag current until dropped, then restores the previous ones.
 #[doc(hidden)]
 pub struct Entered {
-    previous: Option<Traced>,
+    previous_span: Option<Option<Traced>>,
+    previous_errors: Option<Option<ErrorsReported>>,
 }
 
-pub(crate) fn enter(traced: &Traced) -> Entered {
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(traced.clone()));
-    Entered { previous }
+pub(crate) fn enter_call(span: Option<&Traced>, errors: Option<&ErrorsReported>) -> Entered {
+    let previous_span =
+        span.map(|span| CURRENT.with(|current| current.borrow_mut().replace(span.clone())));
+    let previous_errors = errors
+        .map(|errors| ERRORS.with(|current| current.borrow_mut().replace(Arc::clone(errors))));
+    Entered {
+        previous_span,
+        previous_errors,
+    }
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| *current.borrow_mut() = previous);
+        if let Some(previous) = self.previous_span.take() {
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+        if let Some(previous) = self.previous_errors.take() {
+            ERRORS.with(|current| *current.borrow_mut() = previous);
+        }
     }
 }
 
@@ -146,15 +162,22 @@ pin_project! {
         inner: F,
         span: Option<&'a Traced>,
         hub: Option<&'a Arc<Hub>>,
+        errors: Option<&'a ErrorsReported>,
     }
 }
 
 pub(crate) fn in_span<'a, F>(
     span: Option<&'a Traced>,
     hub: Option<&'a Arc<Hub>>,
+    errors: Option<&'a ErrorsReported>,
     inner: F,
 ) -> InSpan<'a, F> {
-    InSpan { inner, span, hub }
+    InSpan {
+        inner,
+        span,
+        hub,
+        errors,
+    }
 }
 
 impl<F: Future> Future for InSpan<'_, F> {
@@ -163,10 +186,10 @@ impl<F: Future> Future for InSpan<'_, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let (inner, span) = (this.inner, *this.span);
+        let (inner, span, errors) = (this.inner, *this.span, *this.errors);
         match this.hub {
             Some(hub) => Hub::run(Arc::clone(hub), || {
-                let _entered = span.map(enter);
+                let _entered = enter_call(span, errors);
                 inner.poll(cx)
             }),
             None => inner.poll(cx),
@@ -197,13 +220,12 @@ pub(crate) fn capture(
     capture_in_trace(event, traced.cloned().or_else(current_traced).as_ref(), hub);
 }
 
-/// Sends `event` linked to `traced`'s trace, and marks the trace as having an error event.
+/// Sends `event`, linked to `traced`'s trace.
 pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>, hub: &Hub) {
     if let Some(traced) = traced {
         event
             .contexts
             .insert("trace".into(), traced.span.get_trace_context().into());
-        traced.error_captured.store(true, Ordering::Relaxed);
     }
     hub.capture_event(event);
 }
