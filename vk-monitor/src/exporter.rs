@@ -41,6 +41,11 @@ pub(crate) fn build_info() -> Option<&'static BuildInfo> {
     BUILD_INFO_LABELS.get()
 }
 
+/// Names the service for the health endpoints when no exporter is installed (metrics off).
+pub(crate) fn set_build_info(info: BuildInfo) {
+    let _ = BUILD_INFO_LABELS.set(info);
+}
+
 /// The installed Prometheus exporter. Cheap to clone.
 ///
 /// ```no_run

@@ -189,6 +189,16 @@ impl MonitorBuilder {
                 .release(release.clone());
             Some((self.exporter)(builder).install()?)
         } else {
+            crate::exporter::set_build_info(crate::exporter::BuildInfo {
+                service: self.name.into(),
+                version: config
+                    .release
+                    .clone()
+                    .unwrap_or_else(|| self.version.to_owned())
+                    .into(),
+                environment: config.environment.clone().into(),
+                release: Some(release.clone().into()),
+            });
             None
         };
         let sentry =
