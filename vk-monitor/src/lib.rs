@@ -10,10 +10,13 @@
 //! | `function_calls_in_flight` | gauge | `function`, `module` |
 //! | `function_errors_total` | counter | `function`, `module`, `kind` |
 //!
-//! [`init!`] installs the Prometheus recorder ([`Exporter`]) and returns a [`Monitor`]: its
-//! router serves the text exposition on `GET /metrics`, and its layer
-//! ([`HttpMetricsLayer`]) records `http_requests_total`, `http_request_duration_seconds` and
-//! `http_requests_in_flight` per method, matched route template and status.
+//! [`init!`] reads the [`Config`] from the environment, installs the Prometheus recorder
+//! ([`Exporter`]), starts the Sentry client when `SENTRY_DSN` is set, and returns a
+//! [`Monitor`]: its router serves `GET /metrics` and the [`health`] endpoints (`/health`,
+//! `/ready`, `/startup`), and its layer ([`HttpMetricsLayer`]) records `http_requests_total`,
+//! `http_request_duration_seconds` and `http_requests_in_flight` per method, matched route
+//! template and status, and one Sentry transaction per sampled request, in which every
+//! monitored call is a span ([`spans`]).
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
