@@ -4,8 +4,8 @@
 //! first call after the exporter is installed, then reused: the steady state is a few atomic
 //! operations and two clock reads, with no registry lookup, label hashing or allocation.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
@@ -132,54 +132,45 @@ impl CallSite {
     #[inline]
     fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
         let (metrics_on, sentry_on) = (recording(), spans::active());
-        if !metrics_on && !sentry_on {
-            return CallGuard {
-                call: None,
-                traced: None,
-                outcome: None,
-                early_exit: CallResult::Cancelled,
-            };
-        }
-        let function = self.label.get_or_init(function);
-        let call = metrics_on.then(|| {
-            let handles = self.handles.get_or_init(|| self.register(function.clone()));
-            handles.in_flight.enter();
-            ActiveCall {
-                site: self,
-                handles,
-                start: Instant::now(),
-            }
-        });
-        let traced = sentry_on.then(|| Box::new(self.trace()));
-        CallGuard {
-            call,
-            traced,
+        let mut guard = CallGuard {
+            site: self,
+            call: None,
+            span: None,
+            sentry_on,
+            nested_reports: AtomicU32::new(0),
             outcome: None,
             early_exit: CallResult::Cancelled,
+        };
+        if !metrics_on && !sentry_on {
+            return guard;
         }
+        let function = self.label.get_or_init(function);
+        if metrics_on {
+            let handles = self.handles.get_or_init(|| self.register(function.clone()));
+            handles.in_flight.enter();
+            guard.call = Some(ActiveCall {
+                handles,
+                start: Instant::now(),
+            });
+        }
+        if sentry_on {
+            guard.span = self.start_span().map(Box::new);
+        }
+        guard
     }
 
+    /// The call's span when it is traced: nothing is kept for a call that is not.
     #[cold]
-    fn trace(&'static self) -> TracedCall {
+    fn start_span(&'static self) -> Option<spans::Traced> {
         let description = self.description.get_or_init(|| {
             let function = self.label.get().map_or(self.name, |label| label);
             format!("{}::{function}", self.module).into_boxed_str()
         });
-        let span = spans::start(self.op, description);
-        if let Some(traced) = &span {
-            for (key, value) in self.tags {
-                traced.span.set_tag(key, value);
-            }
+        let traced = spans::start(self.op, description)?;
+        for (key, value) in self.tags {
+            traced.span.set_tag(key, value);
         }
-        let errors = spans::errors_reported().unwrap_or_default();
-        let errors_before = errors.load(Ordering::Relaxed);
-        TracedCall {
-            site: self,
-            span,
-            hub: sentry::Hub::current(),
-            errors,
-            errors_before,
-        }
+        Some(traced)
     }
 
     fn register(&self, function: SharedString) -> SiteHandles {
@@ -267,23 +258,8 @@ fn short_type_name(full: &str) -> &str {
 }
 
 struct ActiveCall {
-    site: &'static CallSite,
     handles: &'static SiteHandles,
     start: Instant,
-}
-
-/// The Sentry side of a call: its span, when it is traced, and what error events are tagged
-/// with.
-struct TracedCall {
-    site: &'static CallSite,
-    span: Option<spans::Traced>,
-    /// The hub the call started on: its body is polled, and its error captured, there, even
-    /// when the future moves to another thread.
-    hub: Arc<sentry::Hub>,
-    /// Whether an error was reported within the request (or root call) this call is part of,
-    /// and whether one already was when the call started.
-    errors: spans::ErrorsReported,
-    errors_before: bool,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -291,9 +267,16 @@ struct TracedCall {
 #[doc(hidden)]
 #[must_use = "the call is recorded when the guard is dropped"]
 pub struct CallGuard {
+    site: &'static CallSite,
+    /// The metrics side, when a recorder is installed.
     call: Option<ActiveCall>,
-    /// Boxed: the span is large, and a guard without Sentry should stay small.
-    traced: Option<Box<TracedCall>>,
+    /// The call's Sentry span, when it is traced; boxed so a guard without one stays small.
+    span: Option<Box<spans::Traced>>,
+    /// Whether a Sentry client runs: error outcomes are then captured.
+    sentry_on: bool,
+    /// Error events captured while the call's code ran (nested calls reporting): a failure
+    /// that follows one already reported is the same failure, and is not captured again.
+    nested_reports: AtomicU32,
     outcome: Option<Outcome>,
     early_exit: CallResult,
 }
@@ -308,30 +291,28 @@ impl CallGuard {
         error_event: impl FnOnce() -> Option<Event<'static>>,
     ) {
         self.outcome = Some(outcome);
-        // A failure whose cause was reported inside this call (a nested call's error) is the
-        // same failure: one event, where it happened.
-        if let (Outcome::Error { .. }, Some(traced)) = (outcome, &self.traced)
-            && (traced.errors_before || !traced.errors.load(Ordering::Relaxed))
-            && let Some(event) = error_event()
+        if let Outcome::Error { .. } = outcome
+            && self.sentry_on
         {
-            traced.errors.store(true, Ordering::Relaxed);
-            let function = traced
-                .site
-                .label
-                .get()
-                .map_or(traced.site.name, |label| label);
-            let mut event = event;
-            for (key, value) in traced.site.tags {
-                event.tags.insert((*key).to_owned(), (*value).to_owned());
-            }
-            spans::capture(
-                event,
-                function,
-                traced.site.module,
-                traced.span.as_ref(),
-                &traced.hub,
-            );
+            self.capture(error_event);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn capture(&self, error_event: impl FnOnce() -> Option<Event<'static>>) {
+        if self.nested_reports.load(Ordering::Relaxed) > 0 {
+            return;
+        }
+        let Some(mut event) = error_event() else {
+            return;
+        };
+        let site = self.site;
+        for (key, value) in site.tags {
+            event.tags.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let function = site.label.get().map_or(site.name, |label| label);
+        spans::capture(event, function, site.module, self.span.as_deref());
     }
 
     /// For bodies that run inline (`#[track_caller]` fns): leaving without a value is an early
@@ -348,35 +329,28 @@ impl CallGuard {
         body()
     }
 
-    /// Makes the call's span current until the returned value is dropped (inline bodies).
+    /// Makes the call's span current, and watches for nested reports, until the returned value
+    /// is dropped (inline bodies).
     #[inline]
-    pub fn enter(&self) -> Option<spans::Entered> {
-        let traced = self.traced.as_deref()?;
-        Some(spans::enter_call(
-            traced.span.as_ref(),
-            Some(&traced.errors),
-        ))
+    pub fn enter(&self) -> Option<spans::Entered<'_>> {
+        self.sentry_on
+            .then(|| spans::enter_call(self.span.as_deref(), Some(&self.nested_reports)))
     }
 
     /// Polls an async body with the call's span current.
     #[inline]
     pub fn instrument<F>(&self, body: F) -> spans::InSpan<'_, F> {
-        let traced = self.traced.as_deref();
-        spans::in_span(
-            traced.and_then(|t| t.span.as_ref()),
-            traced.map(|t| &t.hub),
-            traced.map(|t| &t.errors),
-            body,
-        )
+        let nested = self.sentry_on.then_some(&self.nested_reports);
+        spans::in_span(self.span.as_deref(), nested, body)
     }
 }
 
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
-        if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.traced, self.outcome) {
-            call.record(CallResult::Ok, call.start.elapsed());
-        } else if self.call.is_some() || self.traced.is_some() {
+        if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.span, self.outcome) {
+            call.record(self.site, CallResult::Ok, call.start.elapsed());
+        } else if self.call.is_some() || self.span.is_some() {
             self.record_unusual();
         }
     }
@@ -394,12 +368,12 @@ impl CallGuard {
             None => (self.early_exit, None),
         };
         if let Some(call) = &self.call {
-            call.record(result, call.start.elapsed());
+            call.record(self.site, result, call.start.elapsed());
             if let Some(kind) = error_kind {
-                call.site.count_error(call.handles, kind);
+                self.site.count_error(call.handles, kind);
             }
         }
-        if let Some(traced) = self.traced.take().and_then(|traced| traced.span) {
+        if let Some(traced) = self.span.take() {
             traced.span.set_status(spans::status(result.label()));
             traced.span.finish();
         }
@@ -408,9 +382,9 @@ impl CallGuard {
 
 impl ActiveCall {
     #[inline]
-    fn record(&self, result: CallResult, elapsed: Duration) {
+    fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
         self.handles.calls[result as usize].increment(1);
-        self.site.duration(self.handles, result).record(elapsed);
+        site.duration(self.handles, result).record(elapsed);
         self.handles.in_flight.exit();
     }
 }

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 
@@ -159,7 +160,7 @@ impl<S> HttpMetrics<S> {
             Box::new(RequestSentry {
                 hub,
                 transaction,
-                errors: spans::ErrorsReported::default(),
+                reported: AtomicU32::new(0),
             })
         });
         Some(RequestTracker {
@@ -193,7 +194,8 @@ where
         // children, its events carry the request's scope.
         let poll = match this.tracker.as_ref().and_then(|t| t.sentry.as_deref()) {
             Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
-                let _entered = spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.errors));
+                let _entered =
+                    spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.reported));
                 this.inner.poll(cx)
             }),
             None => this.inner.poll(cx),
@@ -271,7 +273,8 @@ struct RequestTracker {
 struct RequestSentry {
     hub: Arc<sentry::Hub>,
     transaction: Option<Traced>,
-    errors: spans::ErrorsReported,
+    /// Error events captured while the handler ran.
+    reported: AtomicU32,
 }
 
 impl Drop for RequestTracker {
@@ -287,10 +290,10 @@ impl Drop for RequestTracker {
             && let RequestSentry {
                 hub,
                 transaction: Some(transaction),
-                errors,
+                reported,
             } = *sentry
         {
-            let reported = errors.load(std::sync::atomic::Ordering::Relaxed);
+            let reported = reported.load(Ordering::Relaxed) > 0;
             http_tracing::finish(transaction, self.status, &hub, reported);
         }
     }

@@ -5,11 +5,10 @@
 //! a thread-local that monitored bodies set while they run (for async bodies, on every poll),
 //! so a call made inside another becomes its child without reading the SDK's scope.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
@@ -47,19 +46,15 @@ pub struct Traced {
     pub(crate) span: TransactionOrSpan,
 }
 
-/// Set when an error event is captured within a request (or a root call); a failure that is
-/// only the consequence of one already reported, up the call chain or as the 5xx answer, is
-/// then not captured again.
-pub(crate) type ErrorsReported = Arc<AtomicBool>;
-
 thread_local! {
     static CURRENT: RefCell<Option<Traced>> = const { RefCell::new(None) };
-    static ERRORS: RefCell<Option<ErrorsReported>> = const { RefCell::new(None) };
+    /// Error events captured on this thread so far: a call compares the count around the code
+    /// it runs to learn whether a nested call already reported its failure.
+    static REPORTED: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The flag of the request or root call running on this thread, if any.
-pub(crate) fn errors_reported() -> Option<ErrorsReported> {
-    ERRORS.with(|errors| errors.borrow().clone())
+fn reported() -> u64 {
+    REPORTED.with(Cell::get)
 }
 
 /// The sampling rate for new traces; 0 when tracing is off.
@@ -124,31 +119,33 @@ pub fn propagation_headers() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Makes a span and an errors flag current until dropped, then restores the previous ones.
+/// While alive: the call's span is current (when it has one), and error events captured on
+/// this thread are added to the call's count of nested reports (when Sentry is on).
 #[doc(hidden)]
-pub struct Entered {
+pub struct Entered<'a> {
     previous_span: Option<Option<Traced>>,
-    previous_errors: Option<Option<ErrorsReported>>,
+    nested: Option<(&'a AtomicU32, u64)>,
 }
 
-pub(crate) fn enter_call(span: Option<&Traced>, errors: Option<&ErrorsReported>) -> Entered {
+pub(crate) fn enter_call<'a>(span: Option<&Traced>, nested: Option<&'a AtomicU32>) -> Entered<'a> {
     let previous_span =
         span.map(|span| CURRENT.with(|current| current.borrow_mut().replace(span.clone())));
-    let previous_errors = errors
-        .map(|errors| ERRORS.with(|current| current.borrow_mut().replace(Arc::clone(errors))));
     Entered {
         previous_span,
-        previous_errors,
+        nested: nested.map(|count| (count, reported())),
     }
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous_span.take() {
             CURRENT.with(|current| *current.borrow_mut() = previous);
         }
-        if let Some(previous) = self.previous_errors.take() {
-            ERRORS.with(|current| *current.borrow_mut() = previous);
+        if let Some((count, since)) = self.nested {
+            let inside = reported().wrapping_sub(since);
+            if inside > 0 {
+                count.fetch_add(u32::try_from(inside).unwrap_or(u32::MAX), Ordering::Relaxed);
+            }
         }
     }
 }
@@ -161,22 +158,19 @@ pin_project! {
         #[pin]
         inner: F,
         span: Option<&'a Traced>,
-        hub: Option<&'a Arc<Hub>>,
-        errors: Option<&'a ErrorsReported>,
+        nested: Option<&'a AtomicU32>,
     }
 }
 
 pub(crate) fn in_span<'a, F>(
     span: Option<&'a Traced>,
-    hub: Option<&'a Arc<Hub>>,
-    errors: Option<&'a ErrorsReported>,
+    nested: Option<&'a AtomicU32>,
     inner: F,
 ) -> InSpan<'a, F> {
     InSpan {
         inner,
         span,
-        hub,
-        errors,
+        nested,
     }
 }
 
@@ -186,14 +180,11 @@ impl<F: Future> Future for InSpan<'_, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let (inner, span, errors) = (this.inner, *this.span, *this.errors);
-        match this.hub {
-            Some(hub) => Hub::run(Arc::clone(hub), || {
-                let _entered = enter_call(span, errors);
-                inner.poll(cx)
-            }),
-            None => inner.poll(cx),
+        if this.span.is_none() && this.nested.is_none() {
+            return this.inner.poll(cx);
         }
+        let _entered = enter_call(*this.span, *this.nested);
+        this.inner.poll(cx)
     }
 }
 
@@ -213,14 +204,17 @@ pub(crate) fn capture(
     function: &str,
     module: &str,
     traced: Option<&Traced>,
-    hub: &Hub,
 ) {
     event.tags.insert("function".into(), function.into());
     event.tags.insert("module".into(), module.into());
-    capture_in_trace(event, traced.cloned().or_else(current_traced).as_ref(), hub);
+    capture_in_trace(
+        event,
+        traced.cloned().or_else(current_traced).as_ref(),
+        &Hub::current(),
+    );
 }
 
-/// Sends `event`, linked to `traced`'s trace.
+/// Sends `event`, linked to `traced`'s trace, and counts it for the calls around.
 pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>, hub: &Hub) {
     if let Some(traced) = traced {
         event
@@ -228,6 +222,7 @@ pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced
             .insert("trace".into(), traced.span.get_trace_context().into());
     }
     hub.capture_event(event);
+    REPORTED.with(|count| count.set(count.get() + 1));
 }
 
 fn exception_event(ty: &str, value: String) -> Event<'static> {
