@@ -132,31 +132,32 @@ impl CallSite {
     #[inline]
     fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
         let (metrics_on, sentry_on) = (recording(), spans::active());
-        let mut guard = CallGuard {
+        if !metrics_on && !sentry_on {
+            return CallGuard::idle(self);
+        }
+        let function = self.label.get_or_init(function);
+        let call = metrics_on.then(|| {
+            let handles = self.handles.get_or_init(|| self.register(function.clone()));
+            handles.in_flight.enter();
+            ActiveCall {
+                handles,
+                start: Instant::now(),
+            }
+        });
+        let span = if sentry_on {
+            self.start_span().map(Box::new)
+        } else {
+            None
+        };
+        CallGuard {
             site: self,
-            call: None,
-            span: None,
+            call,
+            span,
             sentry_on,
             nested_reports: AtomicU32::new(0),
             outcome: None,
             early_exit: CallResult::Cancelled,
-        };
-        if !metrics_on && !sentry_on {
-            return guard;
         }
-        let function = self.label.get_or_init(function);
-        if metrics_on {
-            let handles = self.handles.get_or_init(|| self.register(function.clone()));
-            handles.in_flight.enter();
-            guard.call = Some(ActiveCall {
-                handles,
-                start: Instant::now(),
-            });
-        }
-        if sentry_on {
-            guard.span = self.start_span().map(Box::new);
-        }
-        guard
     }
 
     /// The call's span when it is traced: nothing is kept for a call that is not.
@@ -282,6 +283,18 @@ pub struct CallGuard {
 }
 
 impl CallGuard {
+    fn idle(site: &'static CallSite) -> Self {
+        CallGuard {
+            site,
+            call: None,
+            span: None,
+            sentry_on: false,
+            nested_reports: AtomicU32::new(0),
+            outcome: None,
+            early_exit: CallResult::Cancelled,
+        }
+    }
+
     /// Records the call with this outcome; for an error outcome with Sentry on, captures the
     /// event `error_event` makes of the returned value.
     #[inline]
