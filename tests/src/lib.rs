@@ -205,3 +205,60 @@ fn dechunk(mut raw: &str) -> String {
     }
     body
 }
+
+/// A Sentry ingestion endpoint on loopback that keeps every envelope it is sent.
+pub struct SentryReceiver {
+    /// The DSN to give the client: project 42 on this receiver.
+    pub dsn: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<axum::body::Bytes>>>,
+}
+
+impl SentryReceiver {
+    /// Starts the receiver on the current tokio runtime.
+    pub async fn start() -> Self {
+        let bodies = std::sync::Arc::<std::sync::Mutex<Vec<axum::body::Bytes>>>::default();
+        let store = std::sync::Arc::clone(&bodies);
+        let app = axum::Router::new().route(
+            "/api/42/envelope/",
+            axum::routing::post(move |body: axum::body::Bytes| async move {
+                store.lock().unwrap().push(body);
+                "{}"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        SentryReceiver {
+            dsn: format!("http://public@{addr}/42"),
+            bodies,
+        }
+    }
+
+    /// Every envelope received so far, decoded: the transactions and the events.
+    pub fn received(
+        &self,
+    ) -> (
+        Vec<sentry::protocol::Transaction<'static>>,
+        Vec<sentry::protocol::Event<'static>>,
+    ) {
+        let (mut transactions, mut events) = (Vec::new(), Vec::new());
+        for body in self.bodies.lock().unwrap().iter() {
+            let envelope = sentry::Envelope::from_slice(body).expect("a valid envelope");
+            for item in envelope.into_items() {
+                match item {
+                    sentry::protocol::EnvelopeItem::Transaction(transaction) => {
+                        transactions.push(*transaction)
+                    }
+                    sentry::protocol::EnvelopeItem::Event(event) => events.push(*event),
+                    _ => {}
+                }
+            }
+        }
+        (transactions, events)
+    }
+
+    /// How many envelopes arrived.
+    pub fn envelopes(&self) -> usize {
+        self.bodies.lock().unwrap().len()
+    }
+}

@@ -6,30 +6,15 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::routing::post;
-use sentry::protocol::{Context, EnvelopeItem, Event, Transaction};
-use vk_monitor_tests::http_request;
+use sentry::protocol::{Context, Event};
+use vk_monitor_tests::{SentryReceiver, http_request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs the example server binary; .ci/run runs it"]
 async fn the_failing_transcript_route_reaches_sentry() {
-    let received = Arc::new(Mutex::new(Vec::<Bytes>::new()));
-    let store = Arc::clone(&received);
-    let receiver = Router::new().route(
-        "/api/42/envelope/",
-        post(move |body: Bytes| async move {
-            store.lock().unwrap().push(body);
-            "{}"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sentry_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let receiver = SentryReceiver::start().await;
 
     let exe = std::env::current_exe().unwrap();
     let server = exe
@@ -49,7 +34,7 @@ async fn the_failing_transcript_route_reaches_sentry() {
     };
     let mut child = Command::new(server)
         .env("LISTEN_ADDR", addr.to_string())
-        .env("SENTRY_DSN", format!("http://public@{sentry_addr}/42"))
+        .env("SENTRY_DSN", &receiver.dsn)
         .env("SENTRY_TRACES_SAMPLE_RATE", "1")
         .env("APM_ENVIRONMENT", "staging")
         .env("SPEECH_FAILURE_RATE", "1")
@@ -102,16 +87,7 @@ async fn the_failing_transcript_route_reaches_sentry() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let (mut transactions, mut events): (Vec<Transaction>, Vec<Event>) = (Vec::new(), Vec::new());
-    for body in received.lock().unwrap().iter() {
-        for item in sentry::Envelope::from_slice(body).unwrap().into_items() {
-            match item {
-                EnvelopeItem::Transaction(transaction) => transactions.push(*transaction),
-                EnvelopeItem::Event(event) => events.push(*event),
-                _ => {}
-            }
-        }
-    }
+    let (transactions, events) = receiver.received();
     let request = transactions
         .iter()
         .find(|t| t.name.as_deref() == Some("GET /calls/{id}/transcript"))

@@ -3,21 +3,18 @@
 //! inside it, one event per failed request, monitoring routes silent, no personal data.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use sentry::protocol::{Context, EnvelopeItem, Event, Transaction};
+use axum::routing::get;
+use sentry::protocol::{Context, Transaction};
 use vk_monitor::{HttpMetricsLayer, MonitorBuilder, monitored};
+use vk_monitor_tests::SentryReceiver;
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const PARENT: &str = "b7ad6b7169203331";
-
-type Received = Arc<Mutex<Vec<Bytes>>>;
 
 #[monitored(op = "db.query")]
 async fn load_order(id: u32) -> Result<u32, std::io::Error> {
@@ -80,20 +77,12 @@ fn trace_of(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_become_transactions_with_their_spans_and_one_event_per_failure() {
-    let received = Received::default();
-    let store = Arc::clone(&received);
-    let sentry_addr = serve(Router::new().route(
-        "/api/42/envelope/",
-        post(move |body: Bytes| async move {
-            store.lock().unwrap().push(body);
-            "{}"
-        }),
-    ))
-    .await;
+    let receiver = SentryReceiver::start().await;
+    let dsn = receiver.dsn.clone();
     let monitor = MonitorBuilder::new("sentry-http", "1.0.0")
         .config(move |config| {
             config
-                .sentry_dsn(format!("http://public@{sentry_addr}/42"))
+                .sentry_dsn(dsn)
                 .traces_sample_rate(1.0)
                 .enable_metrics(false)
         })
@@ -130,16 +119,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(monitor.flush(Duration::from_secs(5)));
 
-    let (mut transactions, mut events): (Vec<Transaction>, Vec<Event>) = (Vec::new(), Vec::new());
-    for body in received.lock().unwrap().iter() {
-        for item in sentry::Envelope::from_slice(body).unwrap().into_items() {
-            match item {
-                EnvelopeItem::Transaction(transaction) => transactions.push(*transaction),
-                EnvelopeItem::Event(event) => events.push(*event),
-                _ => {}
-            }
-        }
-    }
+    let (transactions, events) = receiver.received();
     let named = |name: &str| {
         transactions
             .iter()

@@ -3,37 +3,13 @@
 //! cancelled, and error events with their `source()` chain, tags and trace.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::panic::catch_unwind;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::routing::post;
-use sentry::protocol::{EnvelopeItem, Event, Transaction};
+use sentry::protocol::{Event, Transaction};
 use vk_monitor::{MonitorBuilder, MonitoredError, monitored};
-
-type Received = Arc<Mutex<Vec<Bytes>>>;
-
-fn receiver(runtime: &tokio::runtime::Runtime) -> (SocketAddr, Received) {
-    let received = Received::default();
-    let store = Arc::clone(&received);
-    let app = Router::new().route(
-        "/api/42/envelope/",
-        post(move |body: Bytes| async move {
-            store.lock().unwrap().push(body);
-            "{}"
-        }),
-    );
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    (addr, received)
-}
+use vk_monitor_tests::SentryReceiver;
 
 #[derive(Debug)]
 struct Timeout;
@@ -106,21 +82,6 @@ async fn abandoned_job(gate: futures::channel::oneshot::Receiver<()>) {
     let _ = gate.await;
 }
 
-fn decode(bodies: &[Bytes]) -> (Vec<Transaction<'static>>, Vec<Event<'static>>) {
-    let (mut transactions, mut events) = (Vec::new(), Vec::new());
-    for body in bodies {
-        let envelope = sentry::Envelope::from_slice(body).expect("a valid envelope");
-        for item in envelope.into_items() {
-            match item {
-                EnvelopeItem::Transaction(transaction) => transactions.push(*transaction),
-                EnvelopeItem::Event(event) => events.push(*event),
-                _ => {}
-            }
-        }
-    }
-    (transactions, events)
-}
-
 #[test]
 fn calls_become_transactions_spans_and_error_events() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,11 +89,11 @@ fn calls_become_transactions_spans_and_error_events() {
         .enable_all()
         .build()
         .unwrap();
-    let (addr, received) = receiver(&runtime);
+    let receiver = runtime.block_on(SentryReceiver::start());
     let monitor = MonitorBuilder::new("sentry-spans", "3.1.4")
         .config(|config| {
             config
-                .sentry_dsn(format!("http://public@{addr}/42"))
+                .sentry_dsn(receiver.dsn.clone())
                 .traces_sample_rate(1.0)
                 .environment("loopback")
                 .enable_metrics(false)
@@ -158,7 +119,7 @@ fn calls_become_transactions_spans_and_error_events() {
     drop(pending);
 
     assert!(monitor.flush(Duration::from_secs(5)));
-    let (transactions, events) = decode(&received.lock().unwrap());
+    let (transactions, events) = receiver.received();
 
     let by_status = |name: &str| -> BTreeMap<String, usize> {
         let mut statuses = BTreeMap::new();

@@ -2,34 +2,11 @@
 //! loopback receiver: events carry the release and environment, and a flush never hangs on an
 //! unreachable or silent endpoint.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::routing::post;
-use sentry::protocol::EnvelopeItem;
 use vk_monitor::MonitorBuilder;
-
-type Received = Arc<Mutex<Vec<Bytes>>>;
-
-/// A Sentry ingestion endpoint on loopback that keeps every envelope it is sent.
-async fn receiver() -> (SocketAddr, Received) {
-    let received = Received::default();
-    let store = Arc::clone(&received);
-    let app = Router::new().route(
-        "/api/42/envelope/",
-        post(move |body: Bytes| async move {
-            store.lock().unwrap().push(body);
-            "{}"
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, received)
-}
+use vk_monitor_tests::SentryReceiver;
 
 fn monitor_for(dsn: String) -> vk_monitor::Monitor {
     MonitorBuilder::new("sentry-test", "1.2.3")
@@ -46,9 +23,9 @@ fn monitor_for(dsn: String) -> vk_monitor::Monitor {
 #[test]
 fn events_reach_the_endpoint_and_flushing_never_hangs() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (addr, received) = runtime.block_on(receiver());
+    let receiver = runtime.block_on(SentryReceiver::start());
 
-    let monitor = monitor_for(format!("http://public@{addr}/42"));
+    let monitor = monitor_for(receiver.dsn.clone());
     assert!(monitor.sentry_enabled());
     sentry::Hub::main().capture_message("checkout failed", sentry::Level::Error);
     assert!(
@@ -57,17 +34,13 @@ fn events_reach_the_endpoint_and_flushing_never_hangs() {
     );
     drop(monitor);
 
-    let bodies = received.lock().unwrap().clone();
-    let events: Vec<_> = bodies
-        .iter()
-        .filter_map(|body| sentry::Envelope::from_slice(body).ok())
-        .flat_map(|envelope| envelope.into_items().collect::<Vec<_>>())
-        .filter_map(|item| match item {
-            EnvelopeItem::Event(event) => Some(event),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(events.len(), 1, "{} envelopes received", bodies.len());
+    let (_, events) = receiver.received();
+    assert_eq!(
+        events.len(),
+        1,
+        "{} envelopes received",
+        receiver.envelopes()
+    );
     let event = &events[0];
     assert_eq!(event.message.as_deref(), Some("checkout failed"));
     assert_eq!(event.release.as_deref(), Some("sentry-test@1.2.3"));
