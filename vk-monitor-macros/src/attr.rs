@@ -34,6 +34,41 @@ pub(crate) struct RawArg {
     pub(crate) value: TokenStream,
 }
 
+impl RawArg {
+    /// The argument's name, if it is one of `known`; `expected` lists them in the error.
+    pub(crate) fn known_key(&self, known: &[&str], expected: &str) -> syn::Result<String> {
+        let key = self.key.unraw().to_string();
+        if known.contains(&key.as_str()) {
+            Ok(key)
+        } else {
+            Err(syn::Error::new(
+                self.key.span(),
+                format!("unknown argument `{key}`; {expected}"),
+            ))
+        }
+    }
+
+    /// Checks the argument is written `key = value`, with a value.
+    pub(crate) fn require_value(&self, key: &str) -> syn::Result<()> {
+        let Some(eq) = self.eq else {
+            return Err(syn::Error::new(
+                self.key.span(),
+                format!("`{key}` needs a value: `{key} = {}`", example_value(key)),
+            ));
+        };
+        if self.value.is_empty() {
+            return Err(syn::Error::new(
+                eq.span,
+                format!(
+                    "expected a value after `{key} =`, such as `{key} = {}`",
+                    example_value(key)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl MonitoredArgs {
     pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let raw = parse_raw.parse2(tokens)?;
@@ -49,16 +84,10 @@ impl MonitoredArgs {
     }
 
     fn accept(&mut self, arg: RawArg) -> syn::Result<()> {
-        let key = arg.key.unraw().to_string();
-        if !matches!(
-            key.as_str(),
-            "name" | "op" | "ok_if" | "error_if" | "tags" | "crate"
-        ) {
-            return Err(syn::Error::new(
-                arg.key.span(),
-                format!("unknown argument `{key}`; {EXPECTED}"),
-            ));
-        }
+        let key = arg.known_key(
+            &["name", "op", "ok_if", "error_if", "tags", "crate"],
+            EXPECTED,
+        )?;
         if key == "tags" {
             if arg.eq.is_some() || arg.value.is_empty() {
                 return Err(syn::Error::new(
@@ -69,21 +98,7 @@ impl MonitoredArgs {
             let tags = parse_tags(arg.value)?;
             return set_once(&mut self.tags, &arg.key, tags);
         }
-        let Some(eq) = arg.eq else {
-            return Err(syn::Error::new(
-                arg.key.span(),
-                format!("`{key}` needs a value: `{key} = {}`", example_value(&key)),
-            ));
-        };
-        if arg.value.is_empty() {
-            return Err(syn::Error::new(
-                eq.span,
-                format!(
-                    "expected a value after `{key} =`, such as `{key} = {}`",
-                    example_value(&key)
-                ),
-            ));
-        }
+        arg.require_value(&key)?;
         match key.as_str() {
             "name" => set_once(&mut self.name, &arg.key, parse_label(arg.value, "name")?),
             "op" => set_once(&mut self.op, &arg.key, parse_label(arg.value, "op")?),

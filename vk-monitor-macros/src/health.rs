@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, LitBool, LitStr, Path, ReturnType};
 
-use crate::attr::{Errors, RawArg, example_value, parse_label, parse_path, parse_raw, set_once};
+use crate::attr::{Errors, RawArg, parse_label, parse_path, parse_raw, set_once};
 use crate::item::AnnotatedFn;
 
 const EXPECTED: &str = "expected one of `name`, `kind`, `timeout`, `critical`, `crate`";
@@ -38,28 +38,8 @@ impl HealthArgs {
     }
 
     fn accept(&mut self, arg: RawArg) -> syn::Result<()> {
-        let key = arg.key.unraw().to_string();
-        if !matches!(
-            key.as_str(),
-            "name" | "kind" | "timeout" | "critical" | "crate"
-        ) {
-            return Err(syn::Error::new(
-                arg.key.span(),
-                format!("unknown argument `{key}`; {EXPECTED}"),
-            ));
-        }
-        let Some(eq) = arg.eq else {
-            return Err(syn::Error::new(
-                arg.key.span(),
-                format!("`{key}` needs a value: `{key} = {}`", example_value(&key)),
-            ));
-        };
-        if arg.value.is_empty() {
-            return Err(syn::Error::new(
-                eq.span,
-                format!("expected a value after `{key} =`"),
-            ));
-        }
+        let key = arg.known_key(&["name", "kind", "timeout", "critical", "crate"], EXPECTED)?;
+        arg.require_value(&key)?;
         let span = arg.value.span();
         match key.as_str() {
             "name" => set_once(&mut self.name, &arg.key, parse_label(arg.value, "name")?),

@@ -19,7 +19,7 @@ use crate::metric_names::{
 };
 use crate::outcome::Outcome;
 use crate::spans;
-use sentry::protocol::Event;
+use sentry::protocol::{Event, SpanStatus};
 
 /// Set once a recorder is installed. Until then call sites record nothing and cache nothing,
 /// so a function called before installation still records every call after it.
@@ -52,6 +52,16 @@ const RESULTS: [CallResult; 4] = [
 ];
 
 impl CallResult {
+    /// The status of the call's Sentry span.
+    fn span_status(self) -> SpanStatus {
+        match self {
+            CallResult::Ok => SpanStatus::Ok,
+            CallResult::Error => SpanStatus::InternalError,
+            CallResult::Panic => SpanStatus::Aborted,
+            CallResult::Cancelled => SpanStatus::Cancelled,
+        }
+    }
+
     const fn label(self) -> &'static str {
         match self {
             CallResult::Ok => "ok",
@@ -387,7 +397,7 @@ impl CallGuard {
             }
         }
         if let Some(traced) = self.span.take() {
-            traced.span.set_status(spans::status(result.label()));
+            traced.span.set_status(result.span_status());
             traced.span.finish();
         }
     }

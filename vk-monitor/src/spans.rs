@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use sentry::protocol::{Event, Exception, Level, SpanStatus};
+use sentry::protocol::{Event, Exception, Level};
 use sentry::{Hub, TransactionContext, TransactionOrSpan};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -185,16 +185,6 @@ impl<F: Future> Future for InSpan<'_, F> {
         }
         let _entered = enter_call(*this.span, *this.nested);
         this.inner.poll(cx)
-    }
-}
-
-/// The span status of a finished call.
-pub(crate) fn status(result: &str) -> SpanStatus {
-    match result {
-        "ok" => SpanStatus::Ok,
-        "cancelled" => SpanStatus::Cancelled,
-        "panic" => SpanStatus::Aborted,
-        _ => SpanStatus::InternalError,
     }
 }
 
