@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use sentry::types::Dsn;
+
+use crate::admin::{MIN_TOKEN_LEN, MonitorToken};
 
 /// One setting with a value that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +60,8 @@ impl std::error::Error for ConfigError {}
 /// | `SENTRY_SEND_DEFAULT_PII` | false | let personal data reach Sentry |
 /// | `SENTRY_DEBUG` | false | the SDK's debug logging |
 /// | `HEALTH_SHOW_DETAILS` | false | failure details in the health endpoints |
+/// | `METRICS_ADDR` | unset: on the public port | a listener of its own for `/metrics`, detailed health and profiles |
+/// | `MONITOR_TOKEN` | unset: no token | bearer token those admin routes require (16+ visible ASCII characters) |
 ///
 /// Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, in any case.
 ///
@@ -95,6 +100,10 @@ pub struct Config {
     pub debug: bool,
     /// Whether the health endpoints show failure details.
     pub health_show_details: bool,
+    /// Where the admin routes are served; `None`: beside the application's routes.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bearer token the admin routes require; `None`: they are open.
+    pub monitor_token: Option<MonitorToken>,
     /// Things worth saying once at start-up, such as accepted settings that do nothing.
     pub warnings: Vec<String>,
 }
@@ -125,6 +134,18 @@ pub struct ConfigBuilder {
     send_default_pii: Option<bool>,
     debug: Option<bool>,
     health_show_details: Option<bool>,
+    metrics_addr: Option<SocketAddr>,
+    monitor_token: Option<HiddenText>,
+}
+
+/// A secret set in code: kept out of `Debug` output until it is validated.
+#[derive(Clone, Default)]
+struct HiddenText(String);
+
+impl fmt::Debug for HiddenText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hidden>")
+    }
 }
 
 macro_rules! setters {
@@ -162,6 +183,16 @@ setters! {
     debug: bool,
     /// `HEALTH_SHOW_DETAILS`.
     health_show_details: bool,
+    /// `METRICS_ADDR`.
+    metrics_addr: SocketAddr,
+}
+
+impl ConfigBuilder {
+    /// `MONITOR_TOKEN`.
+    pub fn monitor_token(mut self, token: impl Into<String>) -> Self {
+        self.monitor_token = Some(HiddenText(token.into()));
+        self
+    }
 }
 
 impl ConfigBuilder {
@@ -245,6 +276,28 @@ impl ConfigBuilder {
         let health_show_details = self
             .health_show_details
             .unwrap_or_else(|| env.bool("HEALTH_SHOW_DETAILS", false));
+        let metrics_addr = self.metrics_addr.or_else(|| {
+            let value = env.text("METRICS_ADDR")?;
+            if value.trim().is_empty() {
+                return None;
+            }
+            env.check(
+                "METRICS_ADDR",
+                &value,
+                "a socket address such as 127.0.0.1:9464",
+                |v| v.trim().parse().ok(),
+            )
+        });
+        let monitor_token = self
+            .monitor_token
+            .map(|HiddenText(token)| token)
+            .or_else(|| env.text("MONITOR_TOKEN"))
+            .filter(|token| !token.is_empty())
+            .and_then(|token| {
+                env.secret("MONITOR_TOKEN", &token, TOKEN_EXPECTED, |t| {
+                    MonitorToken::new(t)
+                })
+            });
         env.finish()?;
 
         let mut warnings = Vec::new();
@@ -274,6 +327,8 @@ impl ConfigBuilder {
             send_default_pii,
             debug,
             health_show_details,
+            metrics_addr,
+            monitor_token,
             warnings,
         })
     }
@@ -295,6 +350,10 @@ fn read_dotenv() -> (HashMap<String, String>, Option<String>) {
     }
     (pairs, None)
 }
+
+const TOKEN_EXPECTED: &str = "at least 16 visible ASCII characters (no spaces)";
+// The message above spells the minimum out.
+const _: () = assert!(MIN_TOKEN_LEN == 16);
 
 /// Reads variables through a lookup, collecting the invalid ones.
 pub(crate) struct EnvReader<L> {
@@ -327,6 +386,26 @@ impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
             self.invalid.push(InvalidVariable {
                 name,
                 value: value.to_owned(),
+                expected,
+            });
+        }
+        parsed
+    }
+
+    /// Like [`check`](Self::check) for a secret: an invalid value is reported by its length
+    /// only, so error messages and logs never carry it.
+    fn secret<T>(
+        &mut self,
+        name: &'static str,
+        value: &str,
+        expected: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let parsed = parse(value);
+        if parsed.is_none() {
+            self.invalid.push(InvalidVariable {
+                name,
+                value: format!("<hidden, {} characters>", value.chars().count()),
                 expected,
             });
         }
@@ -424,8 +503,17 @@ mod tests {
             ("SENTRY_SEND_DEFAULT_PII", "YES"),
             ("SENTRY_DEBUG", "true"),
             ("HEALTH_SHOW_DETAILS", "1"),
+            ("METRICS_ADDR", "127.0.0.1:9464"),
+            ("MONITOR_TOKEN", "scrape-token-0123456789"),
         ])
         .unwrap();
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(
+            config
+                .monitor_token
+                .as_ref()
+                .is_some_and(|t| t.matches("scrape-token-0123456789"))
+        );
         let dsn = config.sentry_dsn.as_ref().unwrap();
         assert_eq!(
             (dsn.public_key(), dsn.project_id().value()),
@@ -440,6 +528,22 @@ mod tests {
         assert_eq!(config.environment, "production");
         assert!(config.send_default_pii && config.debug && config.health_show_details);
         assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn a_bad_token_or_admin_address_is_named_and_the_token_never_shown() {
+        let error =
+            config(&[("METRICS_ADDR", "localhost"), ("MONITOR_TOKEN", "hunter2")]).unwrap_err();
+        let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["METRICS_ADDR", "MONITOR_TOKEN"]);
+        let message = error.to_string();
+        assert!(message.contains("METRICS_ADDR=\"localhost\""), "{message}");
+        assert!(message.contains("<hidden, 7 characters>"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        let set_in_code = Config::builder().monitor_token("hunter2");
+        assert!(!format!("{set_in_code:?}").contains("hunter2"));
+        let config = config(&[("MONITOR_TOKEN", "scrape-token-0123456789")]).unwrap();
+        assert!(!format!("{config:?}").contains("scrape-token"));
     }
 
     #[test]

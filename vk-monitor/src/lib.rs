@@ -66,6 +66,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod call_site;
 mod config;
 pub mod context;
@@ -82,6 +83,7 @@ mod sentry_client;
 pub mod spans;
 mod transport;
 
+pub use admin::MonitorToken;
 pub use config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use exporter::{CONTENT_TYPE, DEFAULT_BUCKETS, Exporter, ExporterBuilder, ExporterError};
 pub use http_metrics::HttpMetricsLayer;

@@ -2,13 +2,17 @@
 //! the health registry together, so an application wires everything in three lines.
 
 use std::fmt;
+use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 
+use crate::admin::{self, MonitorToken};
 use crate::config::{ConfigBuilder, ConfigError};
 use crate::exporter::{Exporter, ExporterBuilder, ExporterError};
+use crate::health::Details;
 use crate::health::HealthRegistry;
 use crate::http_metrics::HttpMetricsLayer;
 use crate::sentry_client::SentryGuard;
@@ -33,6 +37,8 @@ pub struct Monitor {
     layer: HttpMetricsLayer,
     health: HealthRegistry,
     sentry: Option<SentryGuard>,
+    token: Option<MonitorToken>,
+    admin_addr: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Monitor {
@@ -41,6 +47,8 @@ impl fmt::Debug for Monitor {
             .field("metrics", &self.exporter.is_some())
             .field("sentry", &self.sentry.is_some())
             .field("health", &self.health)
+            .field("token", &self.token.is_some())
+            .field("admin_addr", &self.admin_addr)
             .finish_non_exhaustive()
     }
 }
@@ -54,7 +62,15 @@ impl Monitor {
             layer: HttpMetricsLayer::new(),
             health: HealthRegistry::global().clone(),
             sentry: None,
+            token: None,
+            admin_addr: None,
         }
+    }
+
+    /// Requires `Authorization: Bearer <token>` on the admin routes (`MONITOR_TOKEN`).
+    pub fn with_token(mut self, token: MonitorToken) -> Self {
+        self.token = Some(token);
+        self
     }
 
     /// Replaces the HTTP layer, for example to exclude more routes.
@@ -63,17 +79,53 @@ impl Monitor {
         self
     }
 
-    /// The monitoring routes: `GET /metrics` (when metrics are enabled), `/health`, `/ready`
-    /// and `/startup`.
+    /// The monitoring routes for the application's port: `/health`, `/ready` and `/startup`,
+    /// and, unless the admin routes have a listener of their own (`METRICS_ADDR`), `GET /metrics`
+    /// (when metrics are enabled) behind the token when one is set. With a token, requests
+    /// that carry it see health details.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        let health = self.health.router();
-        match &self.exporter {
-            Some(exporter) => exporter.router().merge(health),
-            None => health,
+        let details = match &self.token {
+            Some(token) => Details::ConfiguredOrToken(token.clone()),
+            None => Details::Configured,
+        };
+        let health = self.health.routes(details);
+        if self.admin_addr.is_some() {
+            return health;
         }
+        health.merge(admin::guard(self.admin_routes(false), self.token.as_ref()))
+    }
+
+    /// The admin routes, for serving them yourself: `GET /metrics` (when metrics are enabled),
+    /// `/health`, `/ready` and `/startup` with details, and `/debug/pprof/profile` (feature
+    /// `profiling`), all behind the token when one is set.
+    pub fn admin_router<S>(&self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let routes = self
+            .admin_routes(true)
+            .merge(self.health.routes(Details::Always));
+        admin::guard(routes, self.token.as_ref())
+    }
+
+    /// `/metrics`, and profiles where they are protected: on an admin listener, or behind a
+    /// token (a profile costs CPU for seconds, so an open one would invite abuse).
+    fn admin_routes<S>(&self, #[allow(unused_variables)] on_admin_listener: bool) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        match &self.exporter {
+            Some(exporter) => exporter.router(),
+            None => Router::new(),
+        }
+    }
+
+    /// Where the admin listener (`METRICS_ADDR`) accepts connections; `None` without one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The HTTP metrics layer, for `Router::layer` or `Router::route_layer`.
@@ -172,6 +224,11 @@ impl MonitorBuilder {
         for warning in &config.warnings {
             eprintln!("vk-monitor: warning: {warning}");
         }
+        // Before anything global is installed: a taken port fails start-up with no side effects.
+        let admin_listener = config
+            .metrics_addr
+            .map(|addr| admin::bind(addr).map_err(|error| InitError::Listen { addr, error }))
+            .transpose()?;
         let release = config
             .release
             .clone()
@@ -205,12 +262,24 @@ impl MonitorBuilder {
             crate::sentry_client::init(&config, &release, self.ignore_errors).map(Arc::new);
         let health = HealthRegistry::global().clone();
         health.set_show_details(config.health_show_details);
-        Ok(Monitor {
+        let mut monitor = Monitor {
             exporter,
             layer: HttpMetricsLayer::new(),
             health,
             sentry,
-        })
+            token: config.monitor_token,
+            admin_addr: None,
+        };
+        if let Some(listener) = admin_listener {
+            let addr = listener.local_addr().map_err(|error| InitError::Listen {
+                addr: config.metrics_addr.unwrap_or(([0, 0, 0, 0], 0).into()),
+                error,
+            })?;
+            monitor.admin_addr = Some(addr);
+            admin::serve(listener, monitor.admin_router())
+                .map_err(|error| InitError::Listen { addr, error })?;
+        }
+        Ok(monitor)
     }
 }
 
@@ -222,6 +291,13 @@ pub enum InitError {
     Config(ConfigError),
     /// The exporter could not be installed.
     Exporter(ExporterError),
+    /// The admin listener (`METRICS_ADDR`) could not be started.
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why the listener could not be started.
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for InitError {
@@ -229,6 +305,12 @@ impl fmt::Display for InitError {
         match self {
             InitError::Config(error) => error.fmt(f),
             InitError::Exporter(error) => error.fmt(f),
+            InitError::Listen { addr, error } => {
+                write!(
+                    f,
+                    "METRICS_ADDR={addr}: cannot serve the admin routes there: {error}"
+                )
+            }
         }
     }
 }
@@ -238,6 +320,7 @@ impl std::error::Error for InitError {
         match self {
             InitError::Config(error) => Some(error),
             InitError::Exporter(error) => Some(error),
+            InitError::Listen { error, .. } => Some(error),
         }
     }
 }

@@ -1,16 +1,18 @@
 //! `GET /health`, `GET /ready` and `GET /startup`: reports in the `application/health+json`
 //! format of the IETF health-check draft.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::check::{CheckKind, HealthStatus};
 use super::registry::{HealthRegistry, HealthReport};
+use crate::admin::MonitorToken;
 
 /// The media type of the health-check response format.
 pub const HEALTH_CONTENT_TYPE: &str = "application/health+json";
@@ -18,40 +20,56 @@ pub const HEALTH_CONTENT_TYPE: &str = "application/health+json";
 /// The compiler the binary was built with.
 const RUST_VERSION: &str = env!("VK_MONITOR_RUSTC_VERSION");
 
+/// Who sees failure details (`output`): they can reveal internals, so only operators do.
+#[derive(Clone, Debug)]
+pub(crate) enum Details {
+    /// Where `HEALTH_SHOW_DETAILS` says so.
+    Configured,
+    /// As configured, and to requests that carry the admin token.
+    ConfiguredOrToken(MonitorToken),
+    /// Always: the routes are served to operators only.
+    Always,
+}
+
 impl HealthRegistry {
     /// A router serving `/health` (liveness), `/ready` (readiness) and `/startup`.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        let (live, ready, startup) = (self.clone(), self.clone(), self.clone());
-        Router::new()
-            .route(
-                "/health",
-                get(move || async move {
-                    let report = live.report(CheckKind::Liveness).await;
-                    live.response(CheckKind::Liveness, &report)
-                }),
-            )
-            .route(
-                "/ready",
-                get(move || async move {
-                    let report = ready.readiness().await;
-                    ready.response(CheckKind::Readiness, &report)
-                }),
-            )
-            .route(
-                "/startup",
-                get(move || async move {
-                    let report = startup.report(CheckKind::Startup).await;
-                    startup.response(CheckKind::Startup, &report)
-                }),
-            )
+        self.routes(Details::Configured)
     }
 
-    fn response(&self, kind: CheckKind, report: &HealthReport) -> Response {
-        // Details are shown only where configured; asking for them (`?verbose`) is not enough.
-        let body = self.body(kind, report, self.show_details());
+    pub(crate) fn routes<S>(&self, details: Details) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let route = |kind: CheckKind| {
+            let (registry, details) = (self.clone(), details.clone());
+            get(move |headers: HeaderMap| async move {
+                let report = match kind {
+                    CheckKind::Readiness => Arc::new(registry.readiness().await),
+                    kind => registry.report(kind).await,
+                };
+                let details = match &details {
+                    Details::Configured => registry.show_details(),
+                    Details::ConfiguredOrToken(token) => {
+                        registry.show_details() || token.authorizes(&headers)
+                    }
+                    Details::Always => true,
+                };
+                registry.response(kind, &report, details)
+            })
+        };
+        Router::new()
+            .route("/health", route(CheckKind::Liveness))
+            .route("/ready", route(CheckKind::Readiness))
+            .route("/startup", route(CheckKind::Startup))
+    }
+
+    fn response(&self, kind: CheckKind, report: &HealthReport, details: bool) -> Response {
+        // Asking for details (`?verbose`) is not enough: see `Details`.
+        let body = self.body(kind, report, details);
         let status = match report.status {
             HealthStatus::Fail => StatusCode::SERVICE_UNAVAILABLE,
             HealthStatus::Pass | HealthStatus::Warn => StatusCode::OK,

@@ -33,6 +33,7 @@ mod registry;
 pub use check::{
     CheckFuture, CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus, IntoCheckReport,
 };
+pub(crate) use endpoint::Details;
 pub use endpoint::HEALTH_CONTENT_TYPE;
 pub use registry::{CheckResult, HealthRegistry, HealthReport, aggregate};
 

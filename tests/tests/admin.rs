@@ -1,0 +1,181 @@
+//! The admin routes: on a listener of their own (`METRICS_ADDR`), behind a bearer token
+//! (`MONITOR_TOKEN`), or both; health details only for those who hold the token.
+
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vk_monitor::health::{CheckReport, CheckSpec};
+use vk_monitor::{InitError, Monitor, MonitorBuilder, MonitorToken};
+use vk_monitor_tests::{RawResponse, http_get};
+
+const TOKEN: &str = "scrape-0123456789-abcdef";
+
+/// The process's monitor, installed as an application would: admin listener on a free port,
+/// token required there.
+static MONITOR: LazyLock<Monitor> = LazyLock::new(|| {
+    let monitor = MonitorBuilder::new("admin-tests", "1.0.0")
+        .config(|config| {
+            config
+                .metrics_addr("127.0.0.1:0".parse::<SocketAddr>().unwrap())
+                .monitor_token(TOKEN)
+        })
+        .install()
+        .expect("install with an admin listener");
+    monitor
+        .health()
+        .register(CheckSpec::readiness("replica"), || async {
+            CheckReport::fail("replica lag 40 s on db-replica-2")
+        });
+    monitor
+});
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// `GET path` with extra header lines.
+async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> RawResponse {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}\r\n")
+}
+
+#[tokio::test]
+async fn a_separate_listener_keeps_metrics_off_the_public_port() {
+    let admin = MONITOR.admin_addr().expect("an admin listener");
+    let public = serve(
+        Router::new()
+            .route("/hello", get(|| async { "hello" }))
+            .merge(MONITOR.router())
+            .layer(MONITOR.layer()),
+    )
+    .await;
+    assert_ne!(admin.port(), public.port());
+
+    assert_eq!(http_get(public, "/hello").await.status, 200);
+    assert_eq!(http_get(public, "/metrics").await.status, 404);
+    assert_eq!(
+        get_with(public, "/metrics", &bearer(TOKEN)).await.status,
+        404,
+        "not even with the token"
+    );
+
+    let refused = http_get(admin, "/metrics").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.header("www-authenticate"),
+        Some(r#"Bearer realm="vk-monitor""#)
+    );
+    let wrong = get_with(admin, "/metrics", &bearer("scrape-0123456789-abcdeF")).await;
+    assert_eq!(wrong.status, 401);
+    let scraped = get_with(admin, "/metrics", &bearer(TOKEN)).await;
+    assert_eq!(scraped.status, 200);
+    assert!(scraped.body.contains("# TYPE http_requests_total counter"));
+    assert!(
+        scraped
+            .body
+            .contains(r#"http_requests_total{method="GET",route="/hello",status="200"} 1"#),
+        "the public port's traffic is on the admin listener's /metrics"
+    );
+}
+
+#[tokio::test]
+async fn health_details_need_the_token_or_the_admin_listener() {
+    let admin = MONITOR.admin_addr().unwrap();
+    let public = serve(MONITOR.router()).await;
+    let detail = "replica lag 40 s on db-replica-2";
+
+    let anonymous = http_get(public, "/ready").await;
+    assert_eq!(anonymous.status, 503);
+    assert!(anonymous.body.contains(r#""replica:status""#));
+    assert!(!anonymous.body.contains(detail), "{}", anonymous.body);
+
+    let operator = get_with(public, "/ready", &bearer(TOKEN)).await;
+    assert_eq!(operator.status, 503);
+    assert!(operator.body.contains(detail), "{}", operator.body);
+
+    assert_eq!(http_get(admin, "/ready").await.status, 401);
+    let on_admin = get_with(admin, "/ready", &bearer(TOKEN)).await;
+    assert_eq!(on_admin.status, 503);
+    assert!(on_admin.body.contains(detail), "{}", on_admin.body);
+}
+
+#[tokio::test]
+async fn a_token_alone_guards_metrics_on_the_public_port() {
+    let exporter = MONITOR.exporter().expect("metrics are on").clone();
+    let guarded = Monitor::new(exporter.clone()).with_token(MonitorToken::new(TOKEN).unwrap());
+    let public = serve(guarded.router()).await;
+    assert_eq!(http_get(public, "/metrics").await.status, 401);
+    assert_eq!(
+        get_with(public, "/metrics", "Authorization: Basic eDp5\r\n")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        get_with(public, "/metrics", &bearer(TOKEN)).await.status,
+        200
+    );
+    assert_eq!(
+        http_get(public, "/health").await.status,
+        200,
+        "probes need no token"
+    );
+
+    // Without a token nothing is guarded: the default, for scrapes inside a private network.
+    let open = serve(Monitor::new(exporter).router()).await;
+    assert_eq!(http_get(open, "/metrics").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_taken_admin_address_fails_start_up_naming_the_variable() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = MonitorBuilder::new("admin-tests", "1.0.0")
+        .config(|config| config.metrics_addr(addr).enable_metrics(false))
+        .install()
+        .unwrap_err();
+    assert!(
+        matches!(error, InitError::Listen { addr: a, .. } if a == addr),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("METRICS_ADDR={addr}: ")),
+        "{error}"
+    );
+}
