@@ -3,6 +3,8 @@
 
 use std::sync::LazyLock;
 
+pub mod load;
+
 use vk_monitor::Exporter;
 
 /// The process's exporter, installed on first use. Test binaries are processes; tests inside
