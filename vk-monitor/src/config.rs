@@ -203,11 +203,12 @@ impl ConfigBuilder {
         let sentry_dsn = dsn_text
             .filter(|dsn| !dsn.trim().is_empty())
             .and_then(|dsn| {
+                // The value is reported as found: stray whitespace may be why it is invalid.
                 env.check(
                     "SENTRY_DSN",
-                    dsn.trim(),
+                    &dsn,
                     "a Sentry DSN such as https://KEY@HOST/PROJECT",
-                    |v| Dsn::from_str(v).ok(),
+                    |v| Dsn::from_str(v.trim()).ok(),
                 )
             });
         let traces_sample_rate =
@@ -535,5 +536,13 @@ mod tests {
     #[test]
     fn an_empty_dsn_means_sentry_off() {
         assert_eq!(config(&[("SENTRY_DSN", "  ")]).unwrap().sentry_dsn, None);
+    }
+
+    #[test]
+    fn an_invalid_dsn_is_reported_as_found() {
+        let error = config(&[("SENTRY_DSN", " not a dsn\r")]).unwrap_err();
+        assert_eq!(error.invalid[0].value, " not a dsn\r");
+        let padded = config(&[("SENTRY_DSN", " https://k@host/1\r")]).unwrap();
+        assert!(padded.sentry_dsn.is_some());
     }
 }
