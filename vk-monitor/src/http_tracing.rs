@@ -110,12 +110,16 @@ fn span_status(status: u16) -> SpanStatus {
 }
 
 /// The trace to continue: `sentry-trace` if valid, else `traceparent` if valid, else none.
+/// A header sent more than once is ignored: which of two callers the request continues cannot
+/// be told, and W3C Trace Context restarts the trace then.
 fn incoming_trace(headers: &HeaderMap) -> Option<IncomingTrace> {
     let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .filter(|v| v.len() <= MAX_TRACE_HEADER)
+        let mut values = headers.get_all(name).iter();
+        let value = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        value.to_str().ok().filter(|v| v.len() <= MAX_TRACE_HEADER)
     };
     header("sentry-trace")
         .and_then(parse_sentry_trace)
@@ -301,6 +305,25 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_header_sent_twice_is_not_continued() {
+        let mut headers = HeaderMap::new();
+        let valid = format!("{TRACE}-{SPAN}-1");
+        headers.append("sentry-trace", valid.parse().unwrap());
+        headers.append("sentry-trace", "garbage".parse().unwrap());
+        assert_eq!(incoming_trace(&headers), None);
+        headers.append(
+            "traceparent",
+            format!("00-{TRACE}-{SPAN}-01").parse().unwrap(),
+        );
+        assert!(
+            incoming_trace(&headers).is_some(),
+            "the other header still counts"
+        );
+        headers.append("traceparent", "00-garbage".parse().unwrap());
+        assert_eq!(incoming_trace(&headers), None);
+    }
+
+    #[test]
     fn personal_data_stays_out_unless_allowed_and_credentials_always() {
         let request = Request::builder()
             .method("POST")
@@ -342,5 +365,177 @@ mod tests {
             with_pii.query_string, private.query_string,
             "secrets are scrubbed either way"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A trace id and a span id, neither all zeros (the zero ids are invalid).
+    fn ids() -> impl Strategy<Value = ([u8; 16], [u8; 8])> {
+        (any::<[u8; 16]>(), any::<[u8; 8]>())
+            .prop_filter("zero ids are invalid", |(trace, span)| {
+                trace.iter().any(|&b| b != 0) && span.iter().any(|&b| b != 0)
+            })
+    }
+
+    fn sentry_trace(trace: &[u8], span: &[u8], sampled: Option<bool>) -> String {
+        let flag = match sampled {
+            None => "",
+            Some(true) => "-1",
+            Some(false) => "-0",
+        };
+        format!("{}-{}{flag}", hex(trace), hex(span))
+    }
+
+    /// Text that is not whitespace alone: appended to a valid header it must make it invalid.
+    fn garbage() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[-0-9a-f]{1,40}",
+            Just("-".to_owned()),
+            Just("-1".to_owned()),
+            Just(",".to_owned()),
+            Just("\u{0}".to_owned()),
+        ]
+        .prop_filter("not whitespace alone", |g| !g.trim().is_empty())
+    }
+
+    fn assert_ids(parsed: &IncomingTrace, trace: &[u8], span: &[u8]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(parsed.trace_id.to_string(), hex(trace));
+        prop_assert_eq!(parsed.parent_span_id.to_string(), hex(span));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_take_any_text_without_panicking(text in any::<String>()) {
+            let _ = parse_sentry_trace(&text);
+            let _ = parse_traceparent(&text);
+            prop_assert_eq!(scrub_query(&text).split('&').count(), text.split('&').count());
+        }
+
+        #[test]
+        fn near_valid_text_is_parsed_without_panicking(
+            text in "[-0-9a-fA-F \t]{0,80}",
+        ) {
+            let _ = parse_sentry_trace(&text);
+            let _ = parse_traceparent(&text);
+        }
+
+        #[test]
+        fn sentry_trace_round_trips((trace, span) in ids(), sampled in any::<Option<bool>>()) {
+            let parsed = parse_sentry_trace(&sentry_trace(&trace, &span, sampled)).unwrap();
+            assert_ids(&parsed, &trace, &span)?;
+            prop_assert_eq!(parsed.sampled, sampled);
+        }
+
+        #[test]
+        fn traceparent_round_trips(
+            (trace, span) in ids(),
+            version in (0u8..=0xfe),
+            flags in any::<u8>(),
+            future in "(-[0-9a-z]{0,8}){0,3}",
+        ) {
+            // Versions after 00 may carry more fields, which are skipped.
+            let future = if version == 0 { String::new() } else { future };
+            let header = format!("{version:02x}-{}-{}-{flags:02x}{future}", hex(&trace), hex(&span));
+            let parsed = parse_traceparent(&header).unwrap();
+            assert_ids(&parsed, &trace, &span)?;
+            prop_assert_eq!(parsed.sampled, Some(flags & 1 == 1));
+        }
+
+        #[test]
+        fn a_valid_header_followed_by_garbage_is_rejected(
+            (trace, span) in ids(),
+            sampled in any::<Option<bool>>(),
+            garbage in garbage(),
+        ) {
+            // Without a sampled flag, "-1" and "-0" complete the header instead.
+            prop_assume!(sampled.is_some() || !["-1", "-0"].contains(&garbage.trim_end()));
+            let header = sentry_trace(&trace, &span, sampled) + &garbage;
+            prop_assert_eq!(parse_sentry_trace(&header), None, "{}", header);
+            let header = format!("00-{}-{}-01{garbage}", hex(&trace), hex(&span));
+            prop_assert_eq!(parse_traceparent(&header), None, "{}", header);
+        }
+
+        #[test]
+        fn truncated_and_uppercase_headers_are_rejected(
+            (trace, span) in ids(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let full = sentry_trace(&trace, &span, Some(true));
+            let cut = cut.index(full.len());
+            // Trace and span ids alone, without the flag, are a complete header.
+            if cut != 49 {
+                prop_assert_eq!(parse_sentry_trace(&full[..cut]), None, "{}", &full[..cut]);
+            }
+            let full = format!("00-{}-{}-01", hex(&trace), hex(&span));
+            prop_assert_eq!(parse_traceparent(&full[..cut]), None, "{}", &full[..cut]);
+            let upper = full.to_uppercase();
+            prop_assume!(upper != full);
+            prop_assert_eq!(parse_traceparent(&upper), None, "{}", upper);
+        }
+
+        #[test]
+        fn arbitrary_header_bytes_start_no_trace_unless_valid(
+            values in prop::collection::vec(
+                (
+                    prop::sample::select(vec!["sentry-trace", "traceparent", "baggage"]),
+                    prop_oneof![
+                        prop::collection::vec(any::<u8>(), 0..100),
+                        "[-0-9a-f]{0,60}".prop_map(String::into_bytes),
+                    ],
+                ),
+                0..4,
+            ),
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in &values {
+                if let Ok(value) = HeaderValue::from_bytes(value) {
+                    headers.append(*name, value);
+                }
+            }
+            if let Some(trace) = incoming_trace(&headers) {
+                let parsed_alone = ["sentry-trace", "traceparent"].iter().any(|name| {
+                    let mut values = headers.get_all(*name).iter();
+                    let value = values.next().and_then(|v| v.to_str().ok());
+                    values.next().is_none()
+                        && value.and_then(|v| parse_sentry_trace(v).or_else(|| parse_traceparent(v)))
+                            == Some(IncomingTrace { ..trace })
+                });
+                prop_assert!(parsed_alone, "{:?} from {:?}", trace, headers);
+            }
+        }
+
+        #[test]
+        fn a_repeated_trace_header_is_ignored(
+            (trace, span) in ids(),
+            (other_trace, other_span) in ids(),
+            name in prop::sample::select(vec!["sentry-trace", "traceparent"]),
+        ) {
+            let header = |trace: &[u8], span: &[u8]| {
+                let value = if name == "sentry-trace" {
+                    sentry_trace(trace, span, Some(true))
+                } else {
+                    format!("00-{}-{}-01", hex(trace), hex(span))
+                };
+                HeaderValue::from_str(&value).unwrap()
+            };
+            let mut headers = HeaderMap::new();
+            headers.append(name, header(&trace, &span));
+            prop_assert!(incoming_trace(&headers).is_some());
+            // Which of two callers to believe cannot be told: neither is continued.
+            headers.append(name, header(&other_trace, &other_span));
+            prop_assert_eq!(incoming_trace(&headers), None);
+        }
     }
 }
