@@ -218,19 +218,52 @@ fn scrub_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| {
-            let name = pair
-                .split('=')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if SECRET_PARAMETERS.iter().any(|secret| name.contains(secret)) {
-                format!("{}={FILTERED}", pair.split('=').next().unwrap_or_default())
+            let name = pair.split('=').next().unwrap_or_default();
+            // Names are compared as the application reads them, decoded: `%74oken` is `token`.
+            let decoded = percent_decode(name).to_ascii_lowercase();
+            if SECRET_PARAMETERS
+                .iter()
+                .any(|secret| decoded.contains(secret))
+            {
+                format!("{name}={FILTERED}")
             } else {
                 pair.to_owned()
             }
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// A form-encoded component decoded: `%XX` escapes and `+` for space. Malformed escapes stay
+/// as they are and invalid UTF-8 is replaced, as form decoders do.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', high, low]) => char::from(*high)
+                .to_digit(16)
+                .zip(char::from(*low).to_digit(16))
+                .map(|(high, low)| (high * 16 + low) as u8),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (None, b'+') => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            (None, byte) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 #[cfg(test)]
@@ -321,6 +354,15 @@ mod tests {
         );
         headers.append("traceparent", "00-garbage".parse().unwrap());
         assert_eq!(incoming_trace(&headers), None);
+    }
+
+    #[test]
+    fn percent_encoded_secret_names_are_scrubbed() {
+        assert_eq!(
+            scrub_query("%74oken=abc&PASS%77ORD=p&page=2&%zz=1&x%=2&api+key=k"),
+            "%74oken=[Filtered]&PASS%77ORD=[Filtered]&page=2&%zz=1&x%=2&api+key=[Filtered]"
+        );
+        assert_eq!(percent_decode("%E2%82%AC+%ff%"), "€ \u{fffd}%");
     }
 
     #[test]
@@ -536,6 +578,62 @@ mod properties {
             // Which of two callers to believe cannot be told: neither is continued.
             headers.append(name, header(&other_trace, &other_span));
             prop_assert_eq!(incoming_trace(&headers), None);
+        }
+    }
+
+    /// A parameter name holding a secret's name, spelled with random case and random
+    /// percent-escapes, as a client may send it.
+    fn secret_name() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(SECRET_PARAMETERS.to_vec()),
+            "[a-z_]{0,4}",
+            "[a-z_]{0,4}",
+        )
+            .prop_flat_map(|(secret, prefix, suffix)| {
+                let name = format!("{prefix}{secret}{suffix}");
+                let spellings = (any::<bool>(), any::<bool>(), any::<bool>());
+                prop::collection::vec(spellings, name.len()).prop_map(move |spellings| {
+                    name.bytes()
+                        .zip(spellings)
+                        .map(|(byte, (upper, escape, lower_hex))| {
+                            let byte = if upper {
+                                byte.to_ascii_uppercase()
+                            } else {
+                                byte
+                            };
+                            match (escape, lower_hex) {
+                                (false, _) => char::from(byte).to_string(),
+                                (true, false) => format!("%{byte:02X}"),
+                                (true, true) => format!("%{byte:02x}"),
+                            }
+                        })
+                        .collect::<String>()
+                })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn secret_parameters_never_keep_their_values(
+            name in secret_name(),
+            value in "[A-Z][A-Za-z0-9]{15}",
+            others in prop::collection::vec("[a-z0-9_]{0,8}(=[a-z0-9]{0,8})?", 0..4),
+            position in any::<prop::sample::Index>(),
+        ) {
+            let mut pairs = others.clone();
+            let position = position.index(pairs.len() + 1);
+            pairs.insert(position, format!("{name}={value}"));
+            let query = pairs.join("&");
+            let scrubbed = scrub_query(&query);
+            prop_assert!(!scrubbed.contains(&value), "{} -> {}", query, scrubbed);
+            let mut scrubbed: Vec<&str> = scrubbed.split('&').collect();
+            prop_assert_eq!(scrubbed.remove(position), format!("{name}={FILTERED}"));
+            prop_assert_eq!(scrubbed.len(), others.len());
+            for (before, after) in others.iter().zip(scrubbed) {
+                if !SECRET_PARAMETERS.iter().any(|secret| before.contains(secret)) {
+                    prop_assert_eq!(before, after, "other parameters are kept");
+                }
+            }
         }
     }
 }
