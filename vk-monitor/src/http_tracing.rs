@@ -7,10 +7,11 @@
 
 use std::str::FromStr;
 
-use http::{HeaderMap, Request};
+use http::{HeaderMap, Method, Request};
 use sentry::TransactionContext;
 use sentry::protocol::{Event, Level, SpanId, SpanStatus, TraceId};
 
+use crate::http_metrics;
 use crate::spans::{self, Traced};
 
 /// Headers that carry credentials: never sent without PII, and scrubbed even with it.
@@ -51,7 +52,7 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
     if !sampled {
         return None;
     }
-    let name = format!("{} {route}", request.method());
+    let name = transaction_name(request.method(), route);
     let mut context = match &incoming {
         Some(trace) => TransactionContext::new_with_details(
             &name,
@@ -68,6 +69,12 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
         .span
         .set_request(request_data(request, spans::send_pii()));
     Some(traced)
+}
+
+/// `METHOD /route/{template}`. Methods outside the standard set are `OTHER`, as in the
+/// metrics: a client can send any token as a method, and each would name a transaction.
+fn transaction_name(method: &Method, route: &str) -> String {
+    format!("{} {route}", http_metrics::method_name(method))
 }
 
 /// Ends the request's transaction with its status; a 5xx answer that produced no error event
@@ -335,6 +342,19 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(incoming_trace(&headers), None, "oversized");
+    }
+
+    #[test]
+    fn transactions_of_unknown_methods_are_named_other() {
+        let made_up = Method::from_bytes("X".repeat(4096).as_bytes()).unwrap();
+        assert_eq!(
+            transaction_name(&made_up, "/calls/{id}"),
+            "OTHER /calls/{id}"
+        );
+        assert_eq!(
+            transaction_name(&Method::PATCH, "/calls/{id}"),
+            "PATCH /calls/{id}"
+        );
     }
 
     #[test]
