@@ -29,6 +29,10 @@ const SECRET_PARAMETERS: &[&str] = &["token", "password", "secret", "key", "auth
 const FILTERED: &str = "[Filtered]";
 /// Longer trace headers are malformed or hostile; they start a fresh trace.
 const MAX_TRACE_HEADER: usize = 512;
+/// Longer header values, query strings, paths and hosts are cut there for Sentry.
+const MAX_REQUEST_VALUE: usize = 1024;
+/// Ends a value that was cut.
+const TRUNCATED: &str = "…";
 
 /// Where an incoming request's trace comes from: its ids and, when the caller decided, its
 /// sampling decision.
@@ -200,7 +204,7 @@ fn request_data<B>(request: &Request<B>, send_pii: bool) -> sentry::protocol::Re
         } else if ADDRESS_HEADERS.contains(&name) && !send_pii {
             continue;
         } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+            bounded(&String::from_utf8_lossy(value.as_bytes()))
         };
         headers.insert(name.to_owned(), value);
     }
@@ -209,16 +213,31 @@ fn request_data<B>(request: &Request<B>, send_pii: bool) -> sentry::protocol::Re
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let url = format!("http://{host}{}", request.uri().path())
+    let url = format!("http://{}{}", bounded(host), bounded(request.uri().path()))
         .parse()
         .ok();
     sentry::protocol::Request {
         url,
-        method: Some(request.method().to_string()),
-        query_string: request.uri().query().map(scrub_query),
+        method: Some(bounded(request.method().as_str())),
+        // Scrubbed before it is cut, so that a secret's name is seen whole.
+        query_string: request.uri().query().map(|q| bounded(&scrub_query(q))),
         headers,
         ..Default::default()
     }
+}
+
+/// `text`, cut to [`MAX_REQUEST_VALUE`] bytes: a client decides how long its headers, path and
+/// query are (up to hyper's limits, 64 KiB and more), and each request's data is held in the
+/// transport's queue and sent to Sentry.
+fn bounded(text: &str) -> String {
+    if text.len() <= MAX_REQUEST_VALUE {
+        return text.to_owned();
+    }
+    let mut end = MAX_REQUEST_VALUE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{TRUNCATED}", &text[..end])
 }
 
 fn scrub_query(query: &str) -> String {
@@ -342,6 +361,49 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(incoming_trace(&headers), None, "oversized");
+    }
+
+    #[test]
+    fn long_request_values_are_cut_for_sentry() {
+        let long = "é".repeat(MAX_REQUEST_VALUE);
+        let request = Request::builder()
+            .uri(format!(
+                "/calls/{}?q={}&token=x",
+                "a".repeat(5000),
+                "b".repeat(5000)
+            ))
+            .header("host", "h".repeat(5000))
+            .header("baggage", "c".repeat(64 * 1024))
+            .header("user-agent", &long)
+            .body(())
+            .unwrap();
+        let data = request_data(&request, false);
+        let cut = |c: &str| c.repeat(MAX_REQUEST_VALUE) + TRUNCATED;
+        assert_eq!(data.headers["baggage"], cut("c"));
+        assert_eq!(
+            data.headers["user-agent"],
+            "é".repeat(MAX_REQUEST_VALUE / 2) + TRUNCATED,
+            "cut between characters"
+        );
+        let query = data.query_string.unwrap();
+        assert_eq!(
+            query,
+            format!("q={}", "b".repeat(MAX_REQUEST_VALUE - 2)) + TRUNCATED
+        );
+        let url = data.url.map(String::from).unwrap_or_default();
+        assert!(url.len() < 3 * MAX_REQUEST_VALUE, "{} bytes", url.len());
+        let request = Request::builder()
+            .uri(format!("/calls/{}", "a".repeat(5000)))
+            .header("host", "api.example.com")
+            .body(())
+            .unwrap();
+        let url = request_data(&request, false).url.unwrap();
+        let path = format!("/calls/{}%E2%80%A6", "a".repeat(MAX_REQUEST_VALUE - 7));
+        assert_eq!(url.path(), path);
+        assert_eq!(
+            bounded(&long[..MAX_REQUEST_VALUE]),
+            long[..MAX_REQUEST_VALUE]
+        );
     }
 
     #[test]
@@ -632,7 +694,62 @@ mod properties {
             })
     }
 
+    /// Text from a few characters to over 64 KiB, in ASCII or not.
+    fn long_text(alphabet: &'static str, max_units: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::string::string_regex(&format!("{alphabet}{{0,40}}")).unwrap(),
+            (
+                proptest::string::string_regex(&format!("{alphabet}{{1,3}}")).unwrap(),
+                1usize..max_units
+            )
+                .prop_map(|(unit, times)| unit.repeat(times)),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn request_data_is_bounded_whatever_the_request(
+            values in prop::collection::vec(
+                (
+                    prop::sample::select(vec!["host", "baggage", "user-agent", "x-custom"]),
+                    long_text("[ -~\u{80}-\u{10ffff}]", 70_000),
+                ),
+                0..4,
+            ),
+            path in long_text("[a-z0-9/%é{}]", 10_000),
+            query in proptest::option::of(long_text("[a-z0-9=&%é]", 10_000)),
+            method in long_text("[A-Z]", 70_000),
+        ) {
+            let uri = format!("/{path}{}", query.map(|q| format!("?{q}")).unwrap_or_default());
+            let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+                return Err(TestCaseError::reject("not a method"));
+            };
+            let Ok(mut request) = Request::builder().method(method).uri(uri).body(()) else {
+                return Err(TestCaseError::reject("longer than a URI can be"));
+            };
+            for (name, value) in values {
+                // Header values are bytes; obs-text is how non-ASCII arrives.
+                let bytes: Vec<u8> = value.chars().map(|c| c as u32 as u8).collect();
+                if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                    request.headers_mut().append(name, value);
+                }
+            }
+            for send_pii in [false, true] {
+                let data = request_data(&request, send_pii);
+                let bound = MAX_REQUEST_VALUE + TRUNCATED.len();
+                for (name, value) in &data.headers {
+                    prop_assert!(value.len() <= bound, "{}: {} bytes", name, value.len());
+                }
+                let query = data.query_string.as_deref().unwrap_or_default();
+                prop_assert!(query.len() <= bound, "query: {} bytes", query.len());
+                let method = data.method.as_deref().unwrap_or_default();
+                prop_assert!(method.len() <= bound, "method: {} bytes", method.len());
+                // Percent-encoding may triple host and path.
+                let url = data.url.as_ref().map_or("", |url| url.as_str());
+                prop_assert!(url.len() <= 6 * bound + 16, "url: {} bytes", url.len());
+            }
+        }
+
         #[test]
         fn secret_parameters_never_keep_their_values(
             name in secret_name(),
