@@ -148,28 +148,32 @@ pub async fn http_request(
     path: &str,
     body: &str,
 ) -> RawResponse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the server");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream
-        .write_all(request.as_bytes())
+    raw_request(addr, request.as_bytes()).await
+}
+
+/// Sends `request` byte for byte over a fresh connection and reads the response until the
+/// server closes the connection (say `Connection: close`): for requests no client would
+/// write, with bytes outside UTF-8 or a malformed head. A response body that is not UTF-8 is
+/// decoded lossily.
+pub async fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
         .await
-        .expect("send the request");
+        .expect("connect to the server");
+    // A server that refuses the head may answer and close before reading all of it; its
+    // answer is still read below.
+    let _ = stream.write_all(request).await;
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .await
-        .expect("read the response");
-    let raw = String::from_utf8(raw).expect("a UTF-8 response");
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .expect("a complete response head");
+    let read = stream.read_to_end(&mut raw).await;
+    let raw = String::from_utf8_lossy(&raw);
+    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
+        panic!("no complete response head ({read:?}): {raw:?}");
+    };
     let mut lines = head.lines();
     let status = lines
         .next()

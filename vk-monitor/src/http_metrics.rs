@@ -323,6 +323,11 @@ fn method_label(index: usize) -> &'static str {
     METHODS.get(index).map_or("OTHER", Method::as_str)
 }
 
+/// The `method` label of `method`: its name in the standard set, else `OTHER`.
+pub(crate) fn method_name(method: &Method) -> &'static str {
+    method_label(method_index(method))
+}
+
 /// Handles of one route, per method; leaked, since series live as long as the process and
 /// routes are few.
 struct RouteHandles {
@@ -420,5 +425,18 @@ mod tests {
         assert_eq!(method_label(method_index(&Method::PATCH)), "PATCH");
         let purge = Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(method_label(method_index(&purge)), "OTHER");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_method_has_one_of_ten_labels(token in "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}") {
+            let method = Method::from_bytes(token.as_bytes()).unwrap();
+            let label = method_name(&method);
+            if METHODS.iter().any(|known| known.as_str() == token) {
+                proptest::prop_assert_eq!(label, token);
+            } else {
+                proptest::prop_assert_eq!(label, "OTHER");
+            }
+        }
     }
 }

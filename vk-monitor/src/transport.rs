@@ -162,3 +162,59 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
             Duration::from_secs_f64(seconds.min(3600.0))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    use super::*;
+
+    fn with_retry_after(value: &[u8]) -> Option<HeaderMap> {
+        let value = HeaderValue::from_bytes(value).ok()?;
+        Some(HeaderMap::from_iter([(RETRY_AFTER, value)]))
+    }
+
+    #[test]
+    fn retry_after_in_seconds_is_honoured_up_to_an_hour() {
+        let pause = |value: &str| retry_after(&with_retry_after(value.as_bytes()).unwrap());
+        assert_eq!(pause("30"), Duration::from_secs(30));
+        assert_eq!(pause(" 1.5 "), Duration::from_millis(1500));
+        assert_eq!(pause("0"), Duration::ZERO);
+        assert_eq!(pause("86400"), Duration::from_secs(3600));
+        assert_eq!(pause("1e308"), Duration::from_secs(3600));
+        for unusable in [
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "-1",
+            "NaN",
+            "inf",
+            "",
+            "0x10",
+        ] {
+            assert_eq!(pause(unusable), DEFAULT_BACKOFF, "{unusable}");
+        }
+        assert_eq!(retry_after(&HeaderMap::new()), DEFAULT_BACKOFF);
+    }
+
+    proptest! {
+        #[test]
+        fn any_retry_after_gives_a_pause_of_at_most_an_hour(
+            value in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..64),
+                any::<f64>().prop_map(|f| f.to_string().into_bytes()),
+                "[ \t]{0,2}[-+]?[0-9]{0,400}(\\.[0-9]{0,20})?(e[-+]?[0-9]{1,4})?"
+                    .prop_map(String::into_bytes),
+            ],
+        ) {
+            if let Some(headers) = with_retry_after(&value) {
+                prop_assert!(retry_after(&headers) <= Duration::from_secs(3600));
+            }
+        }
+
+        #[test]
+        fn whole_seconds_are_honoured(seconds in 0u64..100_000, padding in "[ \t]{0,2}") {
+            let headers = with_retry_after(format!("{padding}{seconds}{padding}").as_bytes()).unwrap();
+            prop_assert_eq!(retry_after(&headers), Duration::from_secs(seconds.min(3600)));
+        }
+    }
+}
