@@ -428,17 +428,28 @@ async fn faulty_sentry(fault: &SentryFault) -> String {
     format!("http://public@{addr}/42")
 }
 
-struct FaultRun {
-    p99: Duration,
-    shutdown: Duration,
+/// Rounds of the fault comparison: each configuration runs this many times, interleaved, and
+/// the best p99 of each counts, so a noisy neighbour during one run cannot decide the verdict.
+fn rounds() -> usize {
+    match std::env::var("RELIABILITY_ROUNDS") {
+        Err(_) => 2,
+        Ok(value) => {
+            value.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| {
+                panic!("RELIABILITY_ROUNDS={value:?}: expected a positive number")
+            })
+        }
+    }
 }
 
-async fn fault_run(name: &str, fault: Option<SentryFault>) -> FaultRun {
-    let dsn = match &fault {
+/// Every request traced, so the faulty Sentry gets as many envelopes as it can be sent.
+const TRACES_SAMPLE_RATE: &str = "1";
+
+async fn fault_run(name: &str, fault: Option<&SentryFault>) -> Duration {
+    let dsn = match fault {
         Some(fault) => faulty_sentry(fault).await,
         None => String::new(),
     };
-    let mut env = vec![("SENTRY_TRACES_SAMPLE_RATE", "1")];
+    let mut env = vec![("SENTRY_TRACES_SAMPLE_RATE", TRACES_SAMPLE_RATE)];
     if fault.is_some() {
         env.push(("SENTRY_DSN", dsn.as_str()));
     }
@@ -483,40 +494,32 @@ async fn fault_run(name: &str, fault: Option<SentryFault>) -> FaultRun {
         shutdown < Duration::from_millis(3_500),
         "{name}: shutdown took {shutdown:?}"
     );
-    FaultRun { p99, shutdown }
+    p99
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "drives the example server binary; .ci/run runs it"]
 async fn a_failing_sentry_costs_requests_nothing() {
-    let off = fault_run("sentry off", None).await;
-    let runs = [
-        (
-            "sentry down",
-            fault_run("sentry down", Some(SentryFault::Down)).await,
-        ),
-        (
-            "sentry slow",
-            fault_run("sentry slow", Some(SentryFault::Slow)).await,
-        ),
-        (
-            "sentry 429",
-            fault_run("sentry 429", Some(SentryFault::RateLimited)).await,
-        ),
+    let configurations = [
+        ("sentry off", None),
+        ("sentry down", Some(SentryFault::Down)),
+        ("sentry slow", Some(SentryFault::Slow)),
+        ("sentry 429", Some(SentryFault::RateLimited)),
     ];
-    let off_again = fault_run("sentry off again", None).await;
-    // The better of the two baselines, so a slow first run cannot hide a regression.
-    let baseline = off.p99.min(off_again.p99);
-    for (name, run) in &runs {
-        let ratio = run.p99.as_secs_f64() / baseline.as_secs_f64();
-        println!(
-            "{name}: p99 {:?} vs {baseline:?} with Sentry off ({ratio:.2}x); shutdown {:?}",
-            run.p99, run.shutdown
-        );
+    let mut best = [Duration::MAX; 4];
+    for round in 1..=rounds() {
+        for (i, (name, fault)) in configurations.iter().enumerate() {
+            let p99 = fault_run(&format!("{name} (round {round})"), fault.as_ref()).await;
+            best[i] = best[i].min(p99);
+        }
+    }
+    let baseline = best[0];
+    for ((name, _), p99) in configurations.iter().zip(best).skip(1) {
+        let ratio = p99.as_secs_f64() / baseline.as_secs_f64();
+        println!("{name}: best p99 {p99:?} vs {baseline:?} with Sentry off ({ratio:.2}x)");
         assert!(
             ratio <= 1.10,
-            "{name}: p99 {:?} is more than 10% over {baseline:?}",
-            run.p99
+            "{name}: p99 {p99:?} is more than 10% over {baseline:?} with Sentry off"
         );
     }
 }

@@ -677,7 +677,7 @@ mod properties {
     use super::*;
 
     /// Every variable the configuration reads.
-    const VARIABLES: [&str; 12] = [
+    const VARIABLES: [&str; 14] = [
         "SENTRY_DSN",
         "SENTRY_TRACES_SAMPLE_RATE",
         "SENTRY_PROFILES_SAMPLE_RATE",
@@ -690,6 +690,8 @@ mod properties {
         "SENTRY_SEND_DEFAULT_PII",
         "SENTRY_DEBUG",
         "HEALTH_SHOW_DETAILS",
+        "METRICS_ADDR",
+        "MONITOR_TOKEN",
     ];
     const RATES: [&str; 2] = ["SENTRY_TRACES_SAMPLE_RATE", "SENTRY_PROFILES_SAMPLE_RATE"];
     const BOOLEANS: [&str; 5] = [
@@ -783,8 +785,14 @@ mod properties {
 
     /// Whether `value` is invalid for `name`, decided from the documented rules.
     fn rejected(name: &str, value: &str) -> bool {
+        if name == "MONITOR_TOKEN" {
+            // Taken as written: a space is a character of the token, and not a valid one.
+            return !value.is_empty() && MonitorToken::new(value).is_none();
+        }
         let value = value.trim();
-        if name == "SENTRY_DSN" {
+        if name == "METRICS_ADDR" {
+            !value.is_empty() && value.parse::<SocketAddr>().is_err()
+        } else if name == "SENTRY_DSN" {
             !value.is_empty() && value.parse::<Dsn>().is_err()
         } else if RATES.contains(&name) {
             !value
@@ -830,7 +838,20 @@ mod properties {
                     prop_assert_eq!(&named, &expected);
                     let message = error.to_string();
                     for invalid in &error.invalid {
-                        prop_assert_eq!(&invalid.value, &vars[invalid.name], "the value as found");
+                        if invalid.name == "MONITOR_TOKEN" {
+                            let token = &vars[invalid.name];
+                            let hidden = format!("<hidden, {} characters>", token.chars().count());
+                            prop_assert_eq!(&invalid.value, &hidden, "a secret is never shown");
+                            let shown_elsewhere = error
+                                .invalid
+                                .iter()
+                                .any(|other| other.name != invalid.name && other.value.contains(token.as_str()));
+                            prop_assert!(
+                                token.len() < 12 || shown_elsewhere || !message.contains(token.as_str())
+                            );
+                        } else {
+                            prop_assert_eq!(&invalid.value, &vars[invalid.name], "the value as found");
+                        }
                         let shown = format!("{}={:?}", invalid.name, invalid.value);
                         prop_assert!(message.contains(&shown), "{} not in the message", invalid.name);
                     }
