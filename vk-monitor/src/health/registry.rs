@@ -302,7 +302,12 @@ async fn run_one(registered: &Registered) -> CheckResult {
     let spec = &registered.spec;
     let time = SystemTime::now();
     let start = Instant::now();
-    let outcome = tokio::time::timeout(spec.timeout, CatchPanic(registered.check.check())).await;
+    // `check` is the check's own code too, run before there is a future to poll: a panic in
+    // it is caught like one while polling, or it would fail the whole probe.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| registered.check.check())) {
+        Ok(check) => tokio::time::timeout(spec.timeout, CatchPanic(check)).await,
+        Err(panic) => Ok(Err(panic)),
+    };
     let duration = start.elapsed();
     let report = match outcome {
         Ok(Ok(report)) => report,
