@@ -139,6 +139,71 @@ async fn a_panicking_check_fails_without_taking_the_server_down() {
     );
 }
 
+/// A check whose own call panics, before it has a future to give.
+struct PanicsWhenCalled;
+
+impl vk_monitor::health::HealthCheck for PanicsWhenCalled {
+    fn check(&self) -> vk_monitor::health::CheckFuture<'_> {
+        panic!("no client configured")
+    }
+}
+
+#[tokio::test]
+async fn a_check_that_panics_when_called_fails_like_one_that_panics_when_polled() {
+    let registry = HealthRegistry::new();
+    registry.set_show_details(true);
+    registry.register(CheckSpec::readiness("unconfigured"), PanicsWhenCalled);
+    registry.register(CheckSpec::readiness("fine"), || async { true });
+    let addr = serve(&registry).await;
+    let ready = http_get(addr, "/ready").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    let body = json(&ready);
+    assert_eq!(
+        body["checks"]["unconfigured:status"][0]["output"],
+        "the check panicked: no client configured"
+    );
+    assert_eq!(body["checks"]["fine:status"][0]["status"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_waiting_for_a_run_share_it_even_without_caching() {
+    let registry = HealthRegistry::new();
+    registry.set_cache_interval(Duration::ZERO);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    registry.register(CheckSpec::readiness("slow_dependency"), move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            true
+        }
+    });
+    let addr = serve(&registry).await;
+    let probes: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let status = http_get(addr, "/ready").await.status;
+                (status, start.elapsed())
+            })
+        })
+        .collect();
+    for probe in probes {
+        let (status, elapsed) = probe.await.unwrap();
+        assert_eq!(status, 200);
+        // Queued behind one another, the last would wait eight runs: four seconds.
+        assert!(
+            elapsed < Duration::from_millis(1000),
+            "answered after {elapsed:?}"
+        );
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "one run for the probes that waited"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_probes_share_one_run() {
     let registry = HealthRegistry::new();

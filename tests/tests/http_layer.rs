@@ -1,5 +1,6 @@
 //! The HTTP metrics layer on real axum servers over loopback: route templates, unmatched
-//! requests, `layer` and `route_layer`, nested routers, streamed bodies and clients that leave.
+//! requests, `layer` and `route_layer`, nested routers, streamed bodies, clients that leave and
+//! handlers that panic.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,8 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
-use tokio::io::AsyncWriteExt;
-use vk_monitor::HttpMetricsLayer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vk_monitor::{HttpMetricsLayer, monitored};
 use vk_monitor_tests::{current, exporter, http_get, http_request};
 
 async fn serve(app: Router) -> SocketAddr {
@@ -217,4 +218,69 @@ async fn a_client_that_leaves_is_counted_and_leaves_in_flight() {
     })
     .await;
     assert_eq!(requests("GET", "/slow", "499"), 1.0);
+}
+
+#[monitored]
+async fn crashes() -> &'static str {
+    tokio::task::yield_now().await;
+    panic!("a bug in the handler")
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_answered_500_and_the_connection_kept() {
+    exporter();
+    let app = Router::new()
+        .route("/crashes", get(crashes))
+        .route("/after-crash", get(|| async { "still serving" }))
+        .layer(HttpMetricsLayer::new());
+    let addr = serve(app).await;
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(b"GET /crashes HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    // An empty body: the response ends with its head.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        let read = client.read(&mut byte).await.unwrap();
+        assert_eq!(read, 1, "the connection was closed after {head:?}");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+    assert!(
+        head.starts_with("http/1.1 500 internal server error\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("content-length: 0\r\n"), "{head}");
+
+    // The same connection serves the next request.
+    client
+        .write_all(b"GET /after-crash HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut next = String::new();
+    client.read_to_string(&mut next).await.unwrap();
+    assert!(next.starts_with("HTTP/1.1 200 OK\r\n"), "{next}");
+    assert!(next.ends_with("still serving"), "{next}");
+
+    eventually("the panic is recorded as a 500", || {
+        requests("GET", "/crashes", "500") == 1.0
+    })
+    .await;
+    assert_eq!(requests("GET", "/crashes", "499"), 0.0, "not a client gone");
+    assert_eq!(duration_count("GET", "/crashes", "500"), 1.0);
+    assert_eq!(in_flight("GET", "/crashes"), 0.0);
+    let calls = |result| {
+        current(
+            "function_calls_total",
+            &[("function", "crashes"), ("result", result)],
+        )
+    };
+    assert_eq!(
+        calls("panic"),
+        Some(1.0),
+        "the handler still counts its panic"
+    );
+    assert_eq!(calls("cancelled"), Some(0.0));
 }

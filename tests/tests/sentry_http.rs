@@ -42,6 +42,12 @@ async fn charge() -> Result<&'static str, (StatusCode, &'static str)> {
     Err((StatusCode::BAD_GATEWAY, "card declined"))
 }
 
+#[monitored]
+async fn crashes() -> &'static str {
+    tokio::task::yield_now().await;
+    panic!("order book corrupted")
+}
+
 /// Not monitored: the layer is the only one to see its 500.
 async fn broken() -> StatusCode {
     StatusCode::INTERNAL_SERVER_ERROR
@@ -93,6 +99,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         .route("/unavailable", get(unavailable))
         .route("/broken", get(broken))
         .route("/charge", get(charge))
+        .route("/crashes", get(crashes))
         .merge(monitor.router())
         .layer(HttpMetricsLayer::new());
     let addr = serve(app).await;
@@ -113,6 +120,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
     assert_eq!(get_with(addr, "/broken", "").await, 500);
     assert_eq!(get_with(addr, "/unavailable", "").await, 503);
     assert_eq!(get_with(addr, "/charge", "").await, 502);
+    assert_eq!(get_with(addr, "/crashes", "").await, 500);
     assert_eq!(get_with(addr, "/health", "").await, 200);
     // The layer finishes a transaction when the response body ends, just after the client has
     // it; give the server that moment before flushing.
@@ -216,6 +224,28 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         "a 5xx already reported by its handler is not captured twice"
     );
     assert_eq!(in_trace(continued), 0);
+
+    let crashed = named("GET /crashes");
+    assert_eq!(
+        trace_of(&crashed[0].contexts)
+            .status
+            .map(|s| s.to_string())
+            .as_deref(),
+        Some("internal_error"),
+        "the layer answered the panic with a 500"
+    );
+    let panics: Vec<_> = events
+        .iter()
+        .flat_map(|e| e.exception.values.iter())
+        .filter(|exception| exception.ty == "panic")
+        .collect();
+    assert_eq!(panics.len(), 1, "the SDK's panic integration saw the panic");
+    assert_eq!(panics[0].value.as_deref(), Some("order book corrupted"));
+    assert_eq!(
+        in_trace(crashed[0]),
+        0,
+        "the 500 of a panic is not captured a second time"
+    );
 
     let charge = events
         .iter()

@@ -8,20 +8,23 @@
 //! `route` is the route template axum matched (`/calls/{id}`), never the raw path: requests
 //! that match no route share [`UNMATCHED_ROUTE`], so a scanner adds no series. A request whose
 //! future or body is dropped before the end (the client went away) is counted with
-//! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge.
+//! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
+//! answered with `500 Internal Server Error` by the layer and recorded with that status.
 //!
 //! Handles are cached per (route, method) and status, so the steady state reads a map under a
 //! shared lock and touches a few atomics, with no registry lookup.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 
 use axum::extract::MatchedPath;
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use metrics::{Counter, SharedString};
 use pin_project_lite::pin_project;
@@ -53,6 +56,20 @@ pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["/metrics", "/health", "/ready", 
 ///
 /// Works with `Router::layer` (unmatched requests are recorded as [`UNMATCHED_ROUTE`]) and
 /// `Router::route_layer` (only matched requests are recorded), in nested routers too.
+///
+/// # Panics in handlers
+///
+/// A panic while the wrapped service computes its response is caught, and the request is
+/// answered `500 Internal Server Error` with an empty body, recorded with status `500`, and the
+/// connection stays open for the client's next request. Without it the panic would unwind into
+/// hyper, which drops the connection without an answer. The panic hook still runs first, so the
+/// panic is printed and reported to Sentry as before, and a `#[monitored]` handler still counts
+/// `result="panic"`. This holds for every request through the layer, excluded routes included,
+/// so add it with `Router::layer` outermost to cover all routes. A panic while the body is
+/// streamed, after the head was sent, is not caught: the connection is dropped.
+///
+/// `tower_http::catch_panic::CatchPanicLayer` is not needed with it; added inside it (closer to
+/// the handlers) it answers first, and this layer records its response.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -196,18 +213,27 @@ where
             Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
                 let _entered =
                     spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.reported));
-                this.inner.poll(cx)
+                poll_catching_panics(this.inner, cx)
             }),
-            None => this.inner.poll(cx),
+            None => poll_catching_panics(this.inner, cx),
         };
-        let result = ready!(poll);
+        let result = match ready!(poll) {
+            Ok(result) => result,
+            Err(panic) => {
+                discard(panic);
+                return Poll::Ready(Ok(panic_response(this.tracker.take())));
+            }
+        };
         let mut tracker = this.tracker.take();
         Poll::Ready(match result {
             Ok(response) => {
                 if let Some(tracker) = &mut tracker {
                     tracker.status = response.status().as_u16();
                 }
-                Ok(response.map(|inner| MetricsBody { inner, tracker }))
+                Ok(response.map(|inner| MetricsBody {
+                    inner: Some(inner),
+                    tracker,
+                }))
             }
             Err(error) => {
                 // A service error becomes a 500 further out (axum's routes are infallible).
@@ -220,12 +246,53 @@ where
     }
 }
 
+/// Polls the inner future; a panic makes it ready with an `Err` carrying the panic's payload.
+fn poll_catching_panics<F: Future>(
+    inner: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Box<dyn Any + Send>>> {
+    // A panic completes the response future, so the inner one is never polled again and the
+    // state the panic left it in is not observed. Shared state the handler left half-updated
+    // is its own concern, as for any panic a server survives.
+    match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+        Ok(poll) => poll.map(Ok),
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
+
+/// Drops a panic's payload, whose destructor is user code that may panic in turn.
+fn discard(panic: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(panic))) {
+        std::mem::forget(again);
+    }
+}
+
+/// The answer to a request whose handler panicked: a `500` with an empty body.
+fn panic_response<B>(mut tracker: Option<RequestTracker>) -> Response<MetricsBody<B>> {
+    if let Some(tracker) = &mut tracker {
+        tracker.status = StatusCode::INTERNAL_SERVER_ERROR.as_u16();
+        // The panic hook reported the panic (Sentry's panic integration, on this request's
+        // hub): the 500 is that failure, not a second one to capture.
+        if let Some(sentry) = &tracker.sentry {
+            sentry.reported.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let mut response = Response::new(MetricsBody {
+        inner: None,
+        tracker,
+    });
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
 pin_project! {
     /// A response body that records its request when it ends or is dropped, so a streamed
     /// response is timed to its last byte.
     pub struct MetricsBody<B> {
+        // `None`: the empty body of the layer's own `500` for a handler that panicked, which
+        // has no `B` to give.
         #[pin]
-        inner: B,
+        inner: Option<B>,
         tracker: Option<RequestTracker>,
     }
 }
@@ -238,11 +305,15 @@ impl<B: Body> Body for MetricsBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let mut this = self.project();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let this = self.project();
+        let Some(mut inner) = this.inner.as_pin_mut() else {
+            drop(this.tracker.take());
+            return Poll::Ready(None);
+        };
+        let frame = ready!(inner.as_mut().poll_frame(cx));
         let finished = match &frame {
             None | Some(Err(_)) => true,
-            Some(Ok(_)) => this.inner.is_end_stream(),
+            Some(Ok(_)) => inner.is_end_stream(),
         };
         if finished {
             drop(this.tracker.take());
@@ -251,11 +322,13 @@ impl<B: Body> Body for MetricsBody<B> {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
 
@@ -418,7 +491,47 @@ fn route_handles(route: &str) -> &'static RouteHandles {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+    use std::pin::pin;
+    use std::task::Waker;
+
     use super::*;
+
+    /// A service whose response future panics when polled, as a handler with a bug does.
+    struct PanickingService;
+
+    impl Service<Request<()>> for PanickingService {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future =
+            std::future::PollFn<fn(&mut Context<'_>) -> Poll<Result<Response<String>, Infallible>>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            std::future::poll_fn(|_| panic!("a handler bug"))
+        }
+    }
+
+    #[test]
+    fn a_panicking_service_is_answered_500_with_an_empty_body() {
+        let mut service = HttpMetricsLayer::new().layer(PanickingService);
+        let mut cx = Context::from_waker(Waker::noop());
+        let future = pin!(service.call(Request::new(())));
+        let Poll::Ready(Ok(response)) = future.poll(&mut cx) else {
+            panic!("the panic is answered at once");
+        };
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.body().is_end_stream());
+        assert_eq!(response.body().size_hint().exact(), Some(0));
+        let mut body = pin!(response.into_body());
+        assert!(matches!(
+            body.as_mut().poll_frame(&mut cx),
+            Poll::Ready(None)
+        ));
+    }
 
     #[test]
     fn methods_outside_the_standard_set_are_other() {

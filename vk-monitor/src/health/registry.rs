@@ -205,7 +205,9 @@ impl HealthRegistry {
             .collect()
     }
 
-    /// How long a result is reused before the checks run again. Default 1 s.
+    /// How long a result is reused before the checks run again. Default 1 s. Callers that
+    /// arrive while the checks run share that run's result, whatever the interval, zero
+    /// included.
     pub fn set_cache_interval(&self, interval: Duration) {
         self.inner
             .cache_nanos
@@ -240,10 +242,17 @@ impl HealthRegistry {
     /// The report of a kind's checks: cached for the cache interval, and run once for all
     /// concurrent callers.
     pub async fn report(&self, kind: CheckKind) -> Arc<HealthReport> {
+        let asked = Instant::now();
         let slot = &self.inner.runs[kind as usize];
         let mut cached = slot.lock().await;
         let fresh_for = Duration::from_nanos(self.inner.cache_nanos.load(Ordering::Relaxed));
-        if let Some(cached) = cached.as_ref().filter(|c| c.at.elapsed() < fresh_for) {
+        // A report that ended after this caller asked comes from a run it waited for: taking
+        // it is the single flight. Without that, callers queued behind a run would each run the
+        // checks again in turn once the interval is shorter than a run, up to a timeout each.
+        if let Some(cached) = cached
+            .as_ref()
+            .filter(|c| c.at >= asked || c.at.elapsed() < fresh_for)
+        {
             return Arc::clone(&cached.report);
         }
         let report = Arc::new(self.run(kind).await);
@@ -302,7 +311,12 @@ async fn run_one(registered: &Registered) -> CheckResult {
     let spec = &registered.spec;
     let time = SystemTime::now();
     let start = Instant::now();
-    let outcome = tokio::time::timeout(spec.timeout, CatchPanic(registered.check.check())).await;
+    // `check` is the check's own code too, run before there is a future to poll: a panic in
+    // it is caught like one while polling, or it would fail the whole probe.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| registered.check.check())) {
+        Ok(check) => tokio::time::timeout(spec.timeout, CatchPanic(check)).await,
+        Err(panic) => Ok(Err(panic)),
+    };
     let duration = start.elapsed();
     let report = match outcome {
         Ok(Ok(report)) => report,
