@@ -1,9 +1,14 @@
-//! Attribute macros of `vk-monitor`. Use them through the `vk-monitor` crate, which re-exports
-//! them and provides the runtime they expand to.
+//! Attribute macros of [vk-monitor](https://docs.rs/vk-monitor): `#[monitored]` and
+//! `#[health_check]`.
+//!
+//! Use them through the `vk-monitor` crate, which re-exports them and provides the runtime
+//! their expansions call; its documentation describes every argument, with examples.
 //!
 //! Each macro is split the same way: `attr` parses and validates the arguments, `item` parses
 //! the annotated function leniently (signature plus an unparsed body), and `expand` writes a
 //! small expansion that delegates all logic to `vk_monitor::__private`.
+
+#![warn(missing_docs)]
 
 mod attr;
 mod expand;
@@ -12,17 +17,31 @@ mod item;
 
 use proc_macro::TokenStream;
 
-/// Records RED metrics for every call of the annotated function.
-///
-/// See the `vk-monitor` crate documentation for the metrics, the arguments and examples.
+// The reference documentation of both attributes is on their re-exports in `vk_monitor`, where
+// its examples run as doc tests (they need the runtime, which this crate cannot depend on).
+// Rustdoc appends an inlined item's own docs to its re-export's, so the short docs below are
+// written only when this crate itself is documented.
+#[cfg_attr(
+    doc,
+    doc = "Records Prometheus RED metrics, and with Sentry a span and error events, for every \
+           call of the annotated function.\n\n\
+           Use it as [`vk_monitor::monitored`](https://docs.rs/vk-monitor/latest/vk_monitor/attr.monitored.html), \
+           documented there with its arguments and examples."
+)]
+#[cfg_attr(not(doc), allow(missing_docs))]
 #[proc_macro_attribute]
 pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::monitored(args.into(), item.into(), cfg!(feature = "enabled")).into()
 }
 
-/// Registers the annotated fn as a health check, served by `/health`, `/ready` or `/startup`.
-///
-/// See the `vk-monitor` crate's `health` module for the arguments and examples.
+#[cfg_attr(
+    doc,
+    doc = "Registers the annotated function as a health check, served by `/health`, `/ready` \
+           or `/startup`.\n\n\
+           Use it as [`vk_monitor::health_check`](https://docs.rs/vk-monitor/latest/vk_monitor/attr.health_check.html), \
+           documented there with its arguments and examples."
+)]
+#[cfg_attr(not(doc), allow(missing_docs))]
 #[proc_macro_attribute]
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
     health::health_check(args.into(), item.into()).into()

@@ -216,6 +216,34 @@ impl ConfigBuilder {
     }
 
     /// Completes the configuration from `lookup` instead of the process environment.
+    ///
+    /// Every invalid value is reported at once, with what was expected:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use vk_monitor::Config;
+    ///
+    /// let vars = HashMap::from([
+    ///     ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
+    ///     ("ENABLE_METRICS", "maybe"),
+    ///     ("APM_ENVIRONMENT", "production"),
+    /// ]);
+    /// let lookup = |name: &str| vars.get(name).map(|value| value.to_string());
+    ///
+    /// let error = Config::builder().from_lookup(lookup).unwrap_err();
+    /// let invalid: Vec<&str> = error.invalid.iter().map(|variable| variable.name).collect();
+    /// assert_eq!(invalid, ["SENTRY_TRACES_SAMPLE_RATE", "ENABLE_METRICS"]);
+    ///
+    /// // A value set in code is not read from the lookup.
+    /// let config = Config::builder()
+    ///     .traces_sample_rate(0.25)
+    ///     .enable_metrics(true)
+    ///     .from_lookup(lookup)?;
+    /// assert_eq!(config.environment, "production");
+    /// assert_eq!(config.traces_sample_rate, 0.25);
+    /// assert!(config.sentry_dsn.is_none());
+    /// # Ok::<(), vk_monitor::ConfigError>(())
+    /// ```
     pub fn from_lookup(
         self,
         lookup: impl Fn(&str) -> Option<String>,

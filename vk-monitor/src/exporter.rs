@@ -48,13 +48,31 @@ pub(crate) fn set_build_info(info: BuildInfo) {
 
 /// The installed Prometheus exporter. Cheap to clone.
 ///
-/// ```no_run
+/// It is the process's `metrics` recorder: besides what this crate records, metrics from the
+/// `metrics` macros anywhere in the process (such as business metrics) are exported too.
+/// [`init!`](crate::init) installs one; with a [`builder`](Exporter::builder), wrap it in a
+/// monitor with [`Monitor::new`](crate::Monitor::new).
+///
+/// ```
 /// # fn main() -> Result<(), vk_monitor::ExporterError> {
 /// let exporter = vk_monitor::Exporter::builder()
-///     .service(env!("CARGO_PKG_NAME"))
-///     .version(env!("CARGO_PKG_VERSION"))
+///     .service("voice-calls")
+///     .version("1.4.2")
 ///     .environment("production")
+///     .buckets_for("voice_call_duration_seconds", &[1.0, 10.0, 60.0])
 ///     .install()?;
+///
+/// metrics::counter!("voice_calls_total", "outcome" => "completed").increment(1);
+/// metrics::histogram!("voice_call_duration_seconds").record(42.0);
+///
+/// let exposition = exporter.render();
+/// assert!(exposition.contains(
+///     r#"build_info{service="voice-calls",version="1.4.2",environment="production"} 1"#
+/// ));
+/// assert!(exposition.contains(r#"voice_calls_total{outcome="completed"} 1"#));
+/// assert!(exposition.contains(r#"voice_call_duration_seconds_bucket{le="60"} 1"#));
+///
+/// // Serves the same text as `GET /metrics`.
 /// let app: axum::Router = axum::Router::new().merge(exporter.router());
 /// # Ok(()) }
 /// ```

@@ -72,12 +72,36 @@ pub const DEFAULT_EXCLUDED_ROUTES: &[&str] = &["/metrics", "/health", "/ready", 
 /// the handlers) it answers first, and this layer records its response.
 ///
 /// ```
-/// use axum::{Router, routing::get};
-/// use vk_monitor::HttpMetricsLayer;
+/// use axum::{Router, http::StatusCode, routing::get};
+/// use vk_monitor::{Exporter, HttpMetricsLayer};
+/// # use axum::{body::Body, http::Request, response::Response};
+/// # // What `axum::serve` does with each request, here for one at a time.
+/// # async fn send(app: &mut Router, uri: &str) -> Response {
+/// #     use tower_service::Service;
+/// #     std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(app, cx)).await.unwrap();
+/// #     app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+/// # }
 ///
-/// let app: Router = Router::new()
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), vk_monitor::ExporterError> {
+/// let exporter = Exporter::install()?;
+/// let mut app: Router = Router::new()
 ///     .route("/calls/{id}", get(|| async { "call" }))
+///     .route("/internal/status", get(|| async { "up" }))
 ///     .layer(HttpMetricsLayer::new().exclude("/internal/status"));
+///
+/// // `send` stands for a client of the served router.
+/// assert_eq!(send(&mut app, "/calls/7").await.status(), StatusCode::OK);
+/// assert_eq!(send(&mut app, "/calls/8").await.status(), StatusCode::OK);
+/// assert_eq!(send(&mut app, "/wp-login.php").await.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(send(&mut app, "/internal/status").await.status(), StatusCode::OK);
+///
+/// let exposition = exporter.render();
+/// // One series per route template, whatever the path was.
+/// assert!(exposition.contains(r#"http_requests_total{method="GET",route="/calls/{id}",status="200"} 2"#));
+/// assert!(exposition.contains(r#"http_requests_total{method="GET",route="<unmatched>",status="404"} 1"#));
+/// assert!(!exposition.contains("/internal/status"));
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpMetricsLayer {

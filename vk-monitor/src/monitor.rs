@@ -20,15 +20,37 @@ use crate::sentry_client::SentryGuard;
 /// Everything an axum application mounts: the monitoring routes and the HTTP metrics layer;
 /// and what it keeps alive: the Sentry client, flushed when the last clone is dropped.
 ///
-/// ```no_run
-/// use axum::{Router, routing::get};
+/// ```
+/// use axum::{Router, http::StatusCode, routing::get};
+/// # use axum::{body::Body, http::Request, response::Response};
+/// # // What `axum::serve` does with each request, here for one at a time.
+/// # async fn send(app: &mut Router, uri: &str) -> Response {
+/// #     use tower_service::Service;
+/// #     std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(app, cx)).await.unwrap();
+/// #     app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+/// # }
+/// # async fn text(response: Response) -> String {
+/// #     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+/// #     String::from_utf8(bytes.to_vec()).unwrap()
+/// # }
 ///
-/// # fn main() -> Result<(), vk_monitor::InitError> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), vk_monitor::InitError> {
 /// let monitor = vk_monitor::init!()?;
-/// let app: Router = Router::new()
+/// let mut app: Router = Router::new()
 ///     .route("/calls/{id}", get(|| async { "call" }))
-///     .merge(monitor.router())
-///     .layer(monitor.layer());
+///     .merge(monitor.router()) // GET /metrics, /health, /ready, /startup
+///     .layer(monitor.layer()); // http_* metrics per route
+///
+/// // Served with `axum::serve` in an application; here `send` stands for a client.
+/// assert_eq!(send(&mut app, "/calls/7").await.status(), StatusCode::OK);
+/// let scrape = text(send(&mut app, "/metrics").await).await;
+/// assert!(scrape.contains(r#"http_requests_total{method="GET",route="/calls/{id}",status="200"} 1"#));
+/// assert_eq!(send(&mut app, "/health").await.status(), StatusCode::OK);
+///
+/// // On SIGTERM: `/ready` fails so that load balancers stop sending traffic.
+/// monitor.shutdown();
+/// assert_eq!(send(&mut app, "/ready").await.status(), StatusCode::SERVICE_UNAVAILABLE);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -165,13 +187,16 @@ impl Monitor {
 /// Configures and installs a [`Monitor`]; [`builder!`](crate::builder) starts one with the
 /// calling crate's name and version.
 ///
-/// ```no_run
+/// ```
 /// # fn main() -> Result<(), vk_monitor::InitError> {
 /// let monitor = vk_monitor::builder!()
-///     .config(|config| config.environment("staging"))
-///     .exporter(|exporter| exporter.service("voice-calls"))
+///     .config(|config| config.environment("staging").traces_sample_rate(0.25))
+///     .exporter(|exporter| exporter.buckets_for("voice_call_duration_seconds", &[1.0, 60.0]))
 ///     .ignore_error("ConnectionReset")
 ///     .install()?;
+///
+/// let exposition = monitor.exporter().expect("metrics are on by default").render();
+/// assert!(exposition.contains(r#"environment="staging""#));
 /// # Ok(()) }
 /// ```
 #[must_use = "nothing is installed until `install` is called"]
@@ -339,6 +364,8 @@ impl From<ConfigError> for InitError {
 
 /// A [`MonitorBuilder`] for the calling crate: its name and version (`CARGO_PKG_NAME`,
 /// `CARGO_PKG_VERSION` where the macro is written) name the service and its release.
+///
+/// See [`MonitorBuilder`] for an example.
 #[macro_export]
 macro_rules! builder {
     () => {
@@ -352,6 +379,20 @@ macro_rules! builder {
 /// Configures everything from the environment ([`Config`](crate::Config)) and returns the
 /// application's [`Monitor`]: `vk_monitor::builder!().install()`. Returns
 /// `Result<Monitor, InitError>`.
+///
+/// Call it once, at start-up, before serving: it installs the process's metrics recorder, and
+/// a second call fails with [`ExporterError::AlreadyInstalled`](crate::ExporterError::AlreadyInstalled).
+///
+/// ```
+/// use vk_monitor::{ExporterError, InitError};
+///
+/// # fn main() -> Result<(), InitError> {
+/// let monitor = vk_monitor::init!()?;
+/// let again = vk_monitor::init!();
+/// assert!(matches!(again, Err(InitError::Exporter(ExporterError::AlreadyInstalled))));
+/// # drop(monitor);
+/// # Ok(()) }
+/// ```
 ///
 /// [`InitError`]: crate::InitError
 #[macro_export]

@@ -59,6 +59,30 @@ impl Outcome {
 ///         }
 ///     }
 /// }
+///
+/// #[vk_monitor::monitored]
+/// fn find_call(id: u64) -> Result<String, ApiError> {
+///     match id {
+///         7 => Err(ApiError::NotFound),
+///         _ => Err(ApiError::Database("pool timed out".to_owned())),
+///     }
+/// }
+///
+/// # fn main() -> Result<(), vk_monitor::ExporterError> {
+/// let exporter = vk_monitor::Exporter::install()?;
+/// assert!(find_call(7).is_err());
+/// assert!(find_call(8).is_err());
+///
+/// let exposition = exporter.render();
+/// let module = module_path!();
+/// // A missing call is an answer, not a failure; the database error is counted by its kind.
+/// assert!(exposition.contains(&format!(
+///     r#"function_calls_total{{function="find_call",module="{module}",result="ok"}} 1"#
+/// )));
+/// assert!(exposition.contains(&format!(
+///     r#"function_errors_total{{function="find_call",module="{module}",kind="database"}} 1"#
+/// )));
+/// # Ok(()) }
 /// ```
 pub trait MonitoredError {
     /// Whether this value makes the call an error. Default: `true`.

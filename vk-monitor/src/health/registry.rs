@@ -92,15 +92,42 @@ struct Inner {
 /// [`HealthRegistry::global`] holds every `#[health_check]` function linked into the binary;
 /// add checks that need state with [`register`](HealthRegistry::register).
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
-/// use vk_monitor::health::{CheckSpec, HealthRegistry};
+/// use vk_monitor::health::{CheckKind, CheckSpec, HealthRegistry, HealthStatus};
 ///
-/// # async fn ping() -> Result<(), std::io::Error> { Ok(()) }
-/// HealthRegistry::global().register(
-///     CheckSpec::readiness("database").timeout(Duration::from_millis(500)),
-///     || async { ping().await },
+/// # #[derive(Clone)]
+/// # struct Pool;
+/// # impl Pool {
+/// #     async fn ping(&self) -> Result<(), std::io::Error> { Ok(()) }
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let pool = Pool;
+/// // In an application, `monitor.health()`: the registry its router serves.
+/// let registry = HealthRegistry::new();
+/// registry.register(
+///     CheckSpec::readiness("database")
+///         .component_type("datastore")
+///         .timeout(Duration::from_millis(500)),
+///     move || {
+///         let pool = pool.clone();
+///         async move { pool.ping().await }
+///     },
 /// );
+/// registry.register(CheckSpec::readiness("speech_provider").critical(false), || async {
+///     Err::<(), _>("connection refused")
+/// });
+///
+/// let report = registry.readiness().await;
+/// // The provider is down but not critical: ready, degraded.
+/// assert_eq!(report.status, HealthStatus::Warn);
+/// assert_eq!(report.checks[1].report.output.as_deref(), Some("connection refused"));
+///
+/// registry.shutdown();
+/// assert_eq!(registry.readiness().await.status, HealthStatus::Fail);
+/// assert_eq!(registry.report(CheckKind::Liveness).await.status, HealthStatus::Pass);
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct HealthRegistry {
