@@ -63,6 +63,8 @@
 //!
 //! - `enabled` (default): instrumentation on. Without it, `#[monitored]` still checks its
 //!   arguments and emits the function unchanged.
+//! - `profiling`: [`profiling::router`], on-demand CPU profiles of the process at
+//!   `GET /debug/pprof/profile` (flame graph SVG or pprof protobuf), for the admin listener.
 
 #![warn(missing_docs)]
 
@@ -78,6 +80,8 @@ mod in_flight;
 pub mod metric_names;
 mod monitor;
 mod outcome;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod sentry_client;
 pub mod spans;
 mod transport;
