@@ -333,7 +333,8 @@ impl ConfigBuilder {
         if profiles_explicit && profiles_sample_rate > 0.0 {
             warnings.push(
                 "SENTRY_PROFILES_SAMPLE_RATE is accepted but the Rust Sentry SDK has no profiler; \
-                 take CPU profiles with `perf record` or a sampling profiler instead"
+                 take CPU profiles on demand from `GET /debug/pprof/profile` (cargo feature \
+                 `profiling`) instead"
                     .to_owned(),
             );
         }

@@ -74,6 +74,8 @@
 //!
 //! - `enabled` (default): instrumentation on. Without it, `#[monitored]` still checks its
 //!   arguments and emits the function unchanged.
+//! - `profiling`: [`profiling::router`], on-demand CPU profiles of the process at
+//!   `GET /debug/pprof/profile` (flame graph SVG or pprof protobuf), for the admin listener.
 //! - `bench-compare`: only for this crate's overhead benchmark, which compares `#[monitored]`
 //!   with other instrumentation libraries. Not needed to use the crate.
 
@@ -92,6 +94,8 @@ mod in_flight;
 pub mod metric_names;
 mod monitor;
 mod outcome;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 mod sentry_client;
 pub mod spans;
 mod transport;

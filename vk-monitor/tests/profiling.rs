@@ -1,0 +1,270 @@
+//! `GET /debug/pprof/profile` served by axum on a loopback port, profiling this very process
+//! while one thread burns CPU in a function with a name no other code has.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pprof::protos::Message as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BURNER: &str = "spin_for_the_profiler_test";
+
+/// The profiler is process-wide: tests that take a profile do it one at a time.
+static PROFILE_SLOT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[inline(never)]
+fn spin_for_the_profiler_test(stop: &AtomicBool) -> u64 {
+    let mut x = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        for i in 0..10_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+    }
+    x
+}
+
+/// Burns CPU on its own thread until dropped.
+struct Burner {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Burner {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("burner".into())
+            .spawn(move || spin_for_the_profiler_test(&flag))
+            .expect("spawn the burner thread");
+        Burner {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Burner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the bound address");
+    let app: axum::Router = vk_monitor::profiling::router();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    stream
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Reply {
+    let mut stream = send(addr, path).await;
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+        .await
+        .expect("a reply within 30 s")
+        .expect("read the reply");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
+    let body = &raw[split + 4..];
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(key, value)| key == "transfer-encoding" && value.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&raw[..line_end]).expect("an ASCII chunk size");
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16).expect("a hex chunk size");
+        if size == 0 {
+            return body;
+        }
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
+    }
+}
+
+#[tokio::test]
+async fn a_flame_graph_shows_the_busy_function_and_a_second_profile_waits() {
+    let _slot = PROFILE_SLOT.lock().await;
+    let addr = serve().await;
+    let _burner = Burner::start();
+
+    let first = tokio::spawn(get(addr, "/debug/pprof/profile?seconds=2"));
+    // Well inside the first profile's two seconds.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = get(addr, "/debug/pprof/profile?seconds=1").await;
+    assert_eq!(second.status, 429, "{}", second.text());
+    assert!(
+        second.text().contains("already running"),
+        "{}",
+        second.text()
+    );
+
+    let reply = first.await.expect("the first request");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), Some("image/svg+xml"));
+    let svg = reply.text();
+    assert!(svg.contains("<svg"), "not an SVG: {svg:.200}");
+    assert!(svg.contains(BURNER), "no {BURNER} in the flame graph");
+    assert!(
+        !svg.contains("pprof::backtrace"),
+        "the profiler's own unwinding frames are in the flame graph"
+    );
+}
+
+#[tokio::test]
+async fn a_pprof_profile_names_the_busy_function() {
+    let _slot = PROFILE_SLOT.lock().await;
+    let addr = serve().await;
+    let _burner = Burner::start();
+
+    let reply = get(
+        addr,
+        "/debug/pprof/profile?seconds=1&format=pprof&frequency=199",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(reply.body[..2], [0x1f, 0x8b], "gzip magic");
+    let mut encoded = Vec::new();
+    flate2::read::GzDecoder::new(&reply.body[..])
+        .read_to_end(&mut encoded)
+        .expect("a gzip stream");
+    let profile = pprof::protos::Profile::decode(&encoded[..]).expect("a pprof protobuf");
+    assert!(!profile.sample.is_empty(), "no samples");
+    assert!(
+        profile.string_table.iter().any(|s| s.contains(BURNER)),
+        "no {BURNER} in the string table"
+    );
+    let period = profile.period_type.expect("a period type");
+    assert_eq!(profile.string_table[period.ty as usize], "cpu");
+    // 199 Hz: one sample every 1/199 s of CPU time.
+    assert_eq!(profile.period, 1_000_000_000 / 199);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_ends_its_profile() {
+    let _slot = PROFILE_SLOT.lock().await;
+    let addr = serve().await;
+
+    let stream = send(addr, "/debug/pprof/profile?seconds=60").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = get(addr, "/debug/pprof/profile?seconds=1").await;
+    assert_eq!(busy.status, 429, "the 60 s profile is running");
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let reply = get(addr, "/debug/pprof/profile?seconds=1").await;
+        if reply.status == 200 {
+            break;
+        }
+        assert_eq!(reply.status, 429, "{}", reply.text());
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned profile still holds the profiler"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn out_of_range_parameters_are_a_400_naming_them() {
+    let addr = serve().await;
+    for (query, parameter, value, range) in [
+        ("seconds=0", "seconds", "0", "1..=60"),
+        ("seconds=61", "seconds", "61", "1..=60"),
+        ("format=bogus", "format", "bogus", "pprof"),
+        ("frequency=5000", "frequency", "5000", "1..=1000"),
+    ] {
+        let reply = get(addr, &format!("/debug/pprof/profile?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.text());
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/plain")),
+            "{query}"
+        );
+        let message = reply.text();
+        for expected in [parameter, value, range] {
+            assert!(message.contains(expected), "{query}: {message}");
+        }
+    }
+}
