@@ -160,6 +160,33 @@ async fn a_token_alone_guards_metrics_on_the_public_port() {
     assert_eq!(http_get(open, "/metrics").await.status, 200);
 }
 
+/// A request for a zero-second profile is refused with 400 by the profile route itself, so a
+/// 400 proves the route is there (and the guard let it through) without profiling anything.
+const PROFILE: &str = "/debug/pprof/profile?seconds=0";
+
+#[tokio::test]
+async fn profiles_are_served_only_where_protected() {
+    let admin = MONITOR.admin_addr().unwrap();
+    assert_eq!(http_get(admin, PROFILE).await.status, 401);
+    assert_eq!(get_with(admin, PROFILE, &bearer(TOKEN)).await.status, 400);
+    let public = serve(MONITOR.router()).await;
+    assert_eq!(get_with(public, PROFILE, &bearer(TOKEN)).await.status, 404);
+
+    let exporter = MONITOR.exporter().unwrap().clone();
+    let open = serve(Monitor::new(exporter.clone()).router()).await;
+    assert_eq!(
+        http_get(open, PROFILE).await.status,
+        404,
+        "never open on the public port"
+    );
+    let guarded = Monitor::new(exporter).with_token(MonitorToken::new(TOKEN).unwrap());
+    let guarded = serve(guarded.router()).await;
+    assert_eq!(http_get(guarded, PROFILE).await.status, 401);
+    let refused = get_with(guarded, PROFILE, &bearer(TOKEN)).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("seconds"), "{}", refused.body);
+}
+
 #[tokio::test]
 async fn a_taken_admin_address_fails_start_up_naming_the_variable() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -139,10 +139,15 @@ impl Monitor {
     where
         S: Clone + Send + Sync + 'static,
     {
-        match &self.exporter {
+        let routes = match &self.exporter {
             Some(exporter) => exporter.router(),
             None => Router::new(),
+        };
+        #[cfg(feature = "profiling")]
+        if on_admin_listener || self.token.is_some() {
+            return routes.merge(crate::profiling::router());
         }
+        routes
     }
 
     /// Where the admin listener (`METRICS_ADDR`) accepts connections; `None` without one.
