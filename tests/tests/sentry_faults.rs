@@ -127,4 +127,35 @@ fn a_failing_sentry_never_slows_calls_and_every_loss_is_counted() {
     assert!(dropped("network_error") - before >= 5.0);
     drop(monitor);
     hold.join().unwrap();
+
+    // A Sentry that hangs up on every connection: after two failures in a row sending pauses,
+    // so the next envelopes are dropped where they are produced, without a connection each.
+    let hangs_up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hangs_up_addr = hangs_up.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    std::thread::spawn(move || {
+        for socket in hangs_up.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let monitor = sentry_at(hangs_up_addr);
+    let before = dropped("network_error");
+    for attempt in 0..2 {
+        assert!(failing_payment(attempt).is_err());
+        assert!(monitor.flush(Duration::from_secs(5)));
+    }
+    time_calls(300);
+    assert!(monitor.flush(Duration::from_secs(5)));
+    let attempts = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        dropped("network_error") - before >= 302.0,
+        "every envelope is counted"
+    );
+    assert!(
+        attempts <= 4,
+        "{attempts} connections for 302 envelopes: failures must pause sending"
+    );
+    drop(monitor);
 }

@@ -2,7 +2,12 @@
 //! thread, so a slow or unreachable Sentry never slows a request down. Whatever cannot be sent
 //! (queue full, rate limited, network error, rejected) is counted in
 //! `sentry_envelopes_dropped_total{reason}`, never lost silently.
+//!
+//! While Sentry asks us to wait (429) or cannot be reached, envelopes are dropped where they
+//! are produced, before they are queued or serialised: a Sentry outage costs the application
+//! an atomic load per envelope, not a connection attempt.
 
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,6 +23,8 @@ pub(crate) const QUEUE_CAPACITY: usize = 256;
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to stop sending after a 429 without a usable `Retry-After`.
 const DEFAULT_BACKOFF: Duration = Duration::from_secs(60);
+/// The longest pause after failed sends; the pause doubles from 1 s per further failure.
+const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Why an envelope was not delivered: the `reason` label.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +36,19 @@ enum Dropped {
 }
 
 impl Dropped {
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(code: u8) -> Self {
+        match code {
+            0 => Dropped::QueueFull,
+            1 => Dropped::RateLimited,
+            2 => Dropped::NetworkError,
+            _ => Dropped::Rejected,
+        }
+    }
+
     fn count(self) {
         let reason = match self {
             Dropped::QueueFull => "queue_full",
@@ -72,30 +92,92 @@ impl Pending {
     }
 }
 
+/// A pause in sending, decided by the sending thread and read by every producer.
+struct Pause {
+    origin: Instant,
+    /// Nanoseconds after `origin` until which nothing is sent; 0: not paused.
+    until: AtomicU64,
+    /// Why, as a `Dropped` code: the reason envelopes are counted under meanwhile.
+    reason: AtomicU8,
+}
+
+impl Pause {
+    fn new() -> Self {
+        Pause {
+            origin: Instant::now(),
+            until: AtomicU64::new(0),
+            reason: AtomicU8::new(0),
+        }
+    }
+
+    /// Why an envelope must be dropped now, if sending is paused.
+    fn active(&self) -> Option<Dropped> {
+        let until = self.until.load(Ordering::Relaxed);
+        if until == 0 || self.nanos_since_origin() >= until {
+            return None;
+        }
+        Some(Dropped::from_code(self.reason.load(Ordering::Relaxed)))
+    }
+
+    fn start(&self, length: Duration, reason: Dropped) {
+        let until = self
+            .nanos_since_origin()
+            .saturating_add(u64::try_from(length.as_nanos()).unwrap_or(u64::MAX))
+            .max(1);
+        self.reason.store(reason.code(), Ordering::Relaxed);
+        self.until.store(until, Ordering::Relaxed);
+    }
+
+    fn clear(&self) {
+        self.until.store(0, Ordering::Relaxed);
+    }
+
+    fn nanos_since_origin(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The pause after `failures` consecutive failed sends: none after one (a blip), then 1 s,
+/// 2 s, 4 s... up to [`MAX_FAILURE_BACKOFF`].
+fn failure_backoff(failures: u32) -> Option<Duration> {
+    let doublings = failures.checked_sub(2)?;
+    Some(Duration::from_secs(1u64 << doublings.min(16)).min(MAX_FAILURE_BACKOFF))
+}
+
 struct SendingThread {
     queue: SyncSender<Envelope>,
     pending: Arc<Pending>,
+    pause: Arc<Pause>,
 }
 
 impl SendingThread {
     fn start(options: TransportOptions) -> Self {
         let (queue, receiver) = sync_channel(QUEUE_CAPACITY);
         let pending = Arc::new(Pending::default());
-        let worker_pending = Arc::clone(&pending);
+        let pause = Arc::new(Pause::new());
+        let (worker_pending, worker_pause) = (Arc::clone(&pending), Arc::clone(&pause));
         let spawned = std::thread::Builder::new()
             .name("vk-monitor-sentry".into())
-            .spawn(move || send_all(options, receiver, &worker_pending));
+            .spawn(move || send_all(options, receiver, &worker_pending, &worker_pause));
         if spawned.is_err() {
             // Without the thread nothing can be sent: the queue fills and every envelope is
             // counted as dropped.
             eprintln!("vk-monitor: warning: could not start the Sentry sending thread");
         }
-        SendingThread { queue, pending }
+        SendingThread {
+            queue,
+            pending,
+            pause,
+        }
     }
 }
 
 impl Transport for SendingThread {
     fn send_envelope(&self, envelope: Envelope) {
+        if let Some(reason) = self.pause.active() {
+            reason.count();
+            return;
+        }
         self.pending.add(1);
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
             self.queue.try_send(envelope)
@@ -110,7 +192,12 @@ impl Transport for SendingThread {
     }
 }
 
-fn send_all(options: TransportOptions, receiver: Receiver<Envelope>, pending: &Pending) {
+fn send_all(
+    options: TransportOptions,
+    receiver: Receiver<Envelope>,
+    pending: &Pending,
+    pause: &Pause,
+) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -123,10 +210,10 @@ fn send_all(options: TransportOptions, receiver: Receiver<Envelope>, pending: &P
     };
     let url = options.dsn.envelope_api_url().to_string();
     let auth = options.dsn.to_auth(Some(&options.user_agent)).to_string();
-    let mut paused_until: Option<Instant> = None;
+    let mut failures = 0u32;
     while let Ok(envelope) = receiver.recv() {
-        let outcome = if paused_until.is_some_and(|until| Instant::now() < until) {
-            Err(Dropped::RateLimited)
+        let outcome = if let Some(reason) = pause.active() {
+            Err(reason)
         } else {
             let mut body = Vec::new();
             match envelope.to_writer(&mut body) {
@@ -134,13 +221,27 @@ fn send_all(options: TransportOptions, receiver: Receiver<Envelope>, pending: &P
                 Ok(()) => runtime.block_on(async {
                     let request = client.post(&url).header("X-Sentry-Auth", &auth).body(body);
                     match request.send().await {
-                        Err(_) => Err(Dropped::NetworkError),
+                        Err(_) => {
+                            failures = failures.saturating_add(1);
+                            if let Some(length) = failure_backoff(failures) {
+                                pause.start(length, Dropped::NetworkError);
+                            }
+                            Err(Dropped::NetworkError)
+                        }
                         Ok(response) if response.status().as_u16() == 429 => {
-                            paused_until = Some(Instant::now() + retry_after(response.headers()));
+                            failures = 0;
+                            pause.start(retry_after(response.headers()), Dropped::RateLimited);
                             Err(Dropped::RateLimited)
                         }
-                        Ok(response) if response.status().is_success() => Ok(()),
-                        Ok(_) => Err(Dropped::Rejected),
+                        Ok(response) => {
+                            failures = 0;
+                            pause.clear();
+                            if response.status().is_success() {
+                                Ok(())
+                            } else {
+                                Err(Dropped::Rejected)
+                            }
+                        }
                     }
                 }),
             }
@@ -173,6 +274,44 @@ mod tests {
     fn with_retry_after(value: &[u8]) -> Option<HeaderMap> {
         let value = HeaderValue::from_bytes(value).ok()?;
         Some(HeaderMap::from_iter([(RETRY_AFTER, value)]))
+    }
+
+    #[test]
+    fn failures_back_off_from_the_second_up_to_a_minute() {
+        let pauses: Vec<Option<u64>> = (0..10)
+            .map(|n| failure_backoff(n).map(|d| d.as_secs()))
+            .collect();
+        assert_eq!(
+            pauses,
+            [
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(60),
+                Some(60)
+            ]
+        );
+        assert_eq!(failure_backoff(u32::MAX), Some(MAX_FAILURE_BACKOFF));
+    }
+
+    #[test]
+    fn a_pause_drops_with_its_reason_until_it_ends_or_is_cleared() {
+        let pause = Pause::new();
+        assert!(pause.active().is_none());
+        pause.start(Duration::from_secs(60), Dropped::RateLimited);
+        assert!(matches!(pause.active(), Some(Dropped::RateLimited)));
+        pause.start(Duration::from_secs(60), Dropped::NetworkError);
+        assert!(matches!(pause.active(), Some(Dropped::NetworkError)));
+        pause.clear();
+        assert!(pause.active().is_none());
+        pause.start(Duration::ZERO, Dropped::RateLimited);
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(pause.active().is_none(), "a pause ends by itself");
     }
 
     #[test]
