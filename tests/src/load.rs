@@ -35,6 +35,11 @@ impl ExampleServer {
             .env("LISTEN_ADDR", addr.to_string())
             .env("SHUTDOWN_DRAIN_MS", "0")
             .env("SPEECH_LATENCY_MS", "1..3")
+            // glibc gives each thread that allocates an arena of its own, and resident memory
+            // then creeps up for a long while whatever the program does (measured: the same
+            // creep with metrics off). Two arenas, one per core, keep the allocator's growth
+            // from hiding ours or posing as it. See RELIABILITY.md.
+            .env("MALLOC_ARENA_MAX", "2")
             .env_remove("SENTRY_DSN")
             .stdout(Stdio::null());
         for (name, value) in env {

@@ -7,7 +7,7 @@
 //! are produced, before they are queued or serialised: a Sentry outage costs the application
 //! an atomic load per envelope, not a connection attempt.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -68,27 +68,42 @@ impl TransportFactory for CountingTransportFactory {
     }
 }
 
-/// Envelopes queued or being sent; flushing waits for it to reach zero.
+/// Envelopes queued or being sent; flushing waits for it to reach zero. The count is an
+/// atomic, so producers touch the lock only when the count returns to zero (when a flush may
+/// be waiting), not on every envelope.
 #[derive(Default)]
 struct Pending {
-    count: Mutex<usize>,
-    changed: Condvar,
+    count: AtomicUsize,
+    lock: Mutex<()>,
+    emptied: Condvar,
 }
 
 impl Pending {
-    fn add(&self, delta: isize) {
-        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        *count = count.saturating_add_signed(delta);
-        self.changed.notify_all();
+    fn add(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn done(&self) {
+        let before = self
+            .count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_sub(1))
+            })
+            .unwrap_or(0);
+        if before <= 1 {
+            // Under the lock, so a flush between its check and its wait cannot miss this.
+            let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.emptied.notify_all();
+        }
     }
 
     fn wait_empty(&self, timeout: Duration) -> bool {
-        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        let (count, _) = self
-            .changed
-            .wait_timeout_while(count, timeout, |count| *count > 0)
+        let locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_locked, _) = self
+            .emptied
+            .wait_timeout_while(locked, timeout, |()| self.count.load(Ordering::SeqCst) > 0)
             .unwrap_or_else(PoisonError::into_inner);
-        *count == 0
+        self.count.load(Ordering::SeqCst) == 0
     }
 }
 
@@ -178,11 +193,11 @@ impl Transport for SendingThread {
             reason.count();
             return;
         }
-        self.pending.add(1);
+        self.pending.add();
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
             self.queue.try_send(envelope)
         {
-            self.pending.add(-1);
+            self.pending.done();
             Dropped::QueueFull.count();
         }
     }
@@ -249,7 +264,7 @@ fn send_all(
         if let Err(dropped) = outcome {
             dropped.count();
         }
-        pending.add(-1);
+        pending.done();
     }
 }
 
