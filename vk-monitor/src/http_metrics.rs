@@ -278,7 +278,7 @@ fn poll_catching_panics<F: Future>(
     // A panic completes the response future, so the inner one is never polled again and the
     // state the panic left it in is not observed. Shared state the handler left half-updated
     // is its own concern, as for any panic a server survives.
-    match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+    match crate::sentry_panics::survivable(|| catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))) {
         Ok(poll) => poll.map(Ok),
         Err(panic) => Poll::Ready(Err(panic)),
     }

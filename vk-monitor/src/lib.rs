@@ -97,6 +97,7 @@ mod outcome;
 #[cfg(feature = "profiling")]
 pub mod profiling;
 mod sentry_client;
+mod sentry_panics;
 pub mod spans;
 mod transport;
 

@@ -32,6 +32,8 @@ pub(crate) fn init(config: &Config, release: &str, ignore: Vec<String>) -> Optio
         .traces_sampler(move |context| traces_sample_rate(context, rate))
         .before_send(move |event| keep_event(event, &ignore));
     options.dsn = Some(dsn);
+    options.default_integrations = false;
+    options.integrations = crate::sentry_panics::integrations();
     let guard = sentry::init(options);
     crate::spans::activate(rate, config.send_default_pii);
     Some(guard)
