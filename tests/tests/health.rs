@@ -105,6 +105,34 @@ async fn a_hung_check_fails_within_its_timeout() {
     assert_eq!(body["checks"]["fine:status"][0]["status"], "pass");
 }
 
+#[tokio::test]
+async fn before_start_up_passes_ready_waits_for_the_slowest_check_not_the_sum() {
+    let registry = HealthRegistry::new();
+    registry.register(
+        CheckSpec::readiness("slow_database").timeout(Duration::from_millis(300)),
+        std::future::pending::<bool>,
+    );
+    registry.register(
+        CheckSpec::startup("slow_migrations").timeout(Duration::from_millis(300)),
+        std::future::pending::<bool>,
+    );
+    let addr = serve(&registry).await;
+    let start = Instant::now();
+    let ready = http_get(addr, "/ready").await;
+    let elapsed = start.elapsed();
+    assert_eq!(ready.status, 503);
+    let body = json(&ready);
+    assert_eq!(body["checks"]["slow_database:status"][0]["status"], "fail");
+    assert_eq!(
+        body["checks"]["slow_migrations:status"][0]["status"],
+        "fail"
+    );
+    assert!(
+        elapsed < Duration::from_millis(550),
+        "two 300 ms timeouts took {elapsed:?}: run one after the other"
+    );
+}
+
 fn poisoned_pool() -> bool {
     panic!("connection pool poisoned")
 }

@@ -293,9 +293,20 @@ impl HealthRegistry {
     /// What `/ready` answers: the readiness checks, failing until the startup checks have
     /// passed once and after shutdown has begun.
     pub async fn readiness(&self) -> HealthReport {
-        let mut report = HealthReport::clone(&*self.report(CheckKind::Readiness).await);
-        if !self.inner.startup_passed.load(Ordering::Relaxed) {
-            let startup = self.report(CheckKind::Startup).await;
+        // Both kinds at once while start-up is pending, so a probe waits for the slowest
+        // timeout of the two, not their sum.
+        let (readiness, startup) = if self.inner.startup_passed.load(Ordering::Relaxed) {
+            (self.report(CheckKind::Readiness).await, None)
+        } else {
+            let (readiness, startup) = futures_util::future::join(
+                self.report(CheckKind::Readiness),
+                self.report(CheckKind::Startup),
+            )
+            .await;
+            (readiness, Some(startup))
+        };
+        let mut report = HealthReport::clone(&*readiness);
+        if let Some(startup) = startup {
             if startup.status == HealthStatus::Fail {
                 report.status = HealthStatus::Fail;
                 report.checks.extend(startup.checks.iter().cloned());
