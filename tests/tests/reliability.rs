@@ -246,9 +246,12 @@ async fn load_counts_match_exactly_and_memory_stays_flat() {
     );
     assert_metrics_match(&server.metrics().await, &sent);
     println!(
-        "load: {} series of http_requests_total matched the client exactly",
+        "load: {} series of http_requests_total matched the client exactly:",
         sent.len()
     );
+    for ((method, route, status), count) in &sent {
+        println!("  {method:<5} {route:<24} {status}  {count}");
+    }
     assert_flat("load", resident_warm, resident_after);
 }
 
