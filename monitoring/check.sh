@@ -76,6 +76,7 @@ METRICS = {
     "build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
     "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
     "voice_calls_active", "voice_calls_total", "health_check_up",
+    "sentry_envelopes_dropped_total",
 }
 for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
                   "voice_call_duration_seconds", "health_check_duration_seconds"):
