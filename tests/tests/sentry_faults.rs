@@ -64,6 +64,13 @@ fn a_failing_sentry_never_slows_calls_and_every_loss_is_counted() {
         addr
     });
     let monitor = sentry_at(limited);
+    // Every reason is exported from the start, so the first drop of each is seen by rate().
+    for reason in ["queue_full", "rate_limited", "network_error", "rejected"] {
+        assert!(
+            current("sentry_envelopes_dropped_total", &[("reason", reason)]).is_some(),
+            "{reason} is not exported before its first drop"
+        );
+    }
     let before = dropped("rate_limited");
     time_calls(20);
     assert!(

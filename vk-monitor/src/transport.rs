@@ -49,14 +49,18 @@ impl Dropped {
         }
     }
 
-    fn count(self) {
+    fn counter(self) -> metrics::Counter {
         let reason = match self {
             Dropped::QueueFull => "queue_full",
             Dropped::RateLimited => "rate_limited",
             Dropped::NetworkError => "network_error",
             Dropped::Rejected => "rejected",
         };
-        metrics::counter!(SENTRY_ENVELOPES_DROPPED_TOTAL, "reason" => reason).increment(1);
+        metrics::counter!(SENTRY_ENVELOPES_DROPPED_TOTAL, "reason" => reason)
+    }
+
+    fn count(self) {
+        self.counter().increment(1);
     }
 }
 
@@ -64,6 +68,15 @@ pub(crate) struct CountingTransportFactory;
 
 impl TransportFactory for CountingTransportFactory {
     fn create_transport_with_options(&self, options: TransportOptions) -> Arc<dyn Transport> {
+        // Every reason starts at 0, so the first drop is an increase that rates and alerts see.
+        for reason in [
+            Dropped::QueueFull,
+            Dropped::RateLimited,
+            Dropped::NetworkError,
+            Dropped::Rejected,
+        ] {
+            reason.counter().increment(0);
+        }
         Arc::new(SendingThread::start(options))
     }
 }
