@@ -51,7 +51,7 @@ impl std::error::Error for ConfigError {}
 /// |---|---|---|
 /// | `SENTRY_DSN` | unset: Sentry off | Sentry DSN |
 /// | `SENTRY_TRACES_SAMPLE_RATE` | 0.1 | share of transactions sent, 0..=1 |
-/// | `SENTRY_PROFILES_SAMPLE_RATE` | 0.1 | accepted; the Rust SDK has no profiler (a value set above 0 warns) |
+/// | `SENTRY_PROFILES_SAMPLE_RATE` | 0.1 | accepted; the Rust SDK has no profiler (a value set above 0 warns): use `GET /debug/pprof/profile` (feature `profiling`) |
 /// | `RELEASE_VERSION` | the application's `name@version` | release of every event and `build_info` |
 /// | `ENABLE_METRICS` | true | Prometheus metrics on or off (off: no `/metrics`, recording is a no-op) |
 /// | `PROMETHEUS_MULTIPROC_DIR` | unset | accepted for compatibility; not needed (warns) |
