@@ -22,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 /// The shortest token accepted: 16 characters (96 bits of base64) resist guessing.
-pub const MIN_TOKEN_LEN: usize = 16;
+pub(crate) const MIN_TOKEN_LEN: usize = 16;
 
 /// The bearer token that guards the admin routes. Its `Debug` output never shows it, and it is
 /// compared in constant time.
@@ -40,7 +40,7 @@ pub const MIN_TOKEN_LEN: usize = 16;
 pub struct MonitorToken(Arc<[u8]>);
 
 impl MonitorToken {
-    /// The token, when it has at least [`MIN_TOKEN_LEN`] characters, all of them visible ASCII
+    /// The token, when it has at least 16 characters, all of them visible ASCII
     /// (what an `Authorization` header can carry unchanged); `None` otherwise.
     pub fn new(token: impl AsRef<str>) -> Option<Self> {
         let token = token.as_ref();
