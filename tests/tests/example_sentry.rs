@@ -3,12 +3,10 @@
 //! provider spans, and one error event tagged with release and environment, with no personal
 //! data. `.ci/run` runs it: `cargo test -p vk-monitor-tests --test example_sentry -- --ignored`.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sentry::protocol::{Context, Event};
+use vk_monitor_tests::load::ExampleServer;
 use vk_monitor_tests::{SentryReceiver, http_request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,41 +14,14 @@ use vk_monitor_tests::{SentryReceiver, http_request};
 async fn the_failing_transcript_route_reaches_sentry() {
     let receiver = SentryReceiver::start().await;
 
-    let exe = std::env::current_exe().unwrap();
-    let server = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join("server");
-    assert!(
-        server.exists(),
-        "{} is missing: `cargo test --workspace` builds it",
-        server.display()
-    );
-    let addr: SocketAddr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
-    let mut child = Command::new(server)
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("SENTRY_DSN", &receiver.dsn)
-        .env("SENTRY_TRACES_SAMPLE_RATE", "1")
-        .env("APM_ENVIRONMENT", "staging")
-        .env("SPEECH_FAILURE_RATE", "1")
-        .env("SPEECH_LATENCY_MS", "1..3")
-        .env("SHUTDOWN_DRAIN_MS", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the example server");
-    let start = Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let server = ExampleServer::start(&[
+        ("SENTRY_DSN", receiver.dsn.as_str()),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+        ("APM_ENVIRONMENT", "staging"),
+        ("SPEECH_FAILURE_RATE", "1"),
+    ])
+    .await;
+    let addr = server.addr;
 
     let created = http_request(
         addr,
@@ -73,19 +44,11 @@ async fn the_failing_transcript_route_reaches_sentry() {
     assert_eq!(transcript.status, 502);
 
     // SIGTERM: the server drains, stops, and flushes Sentry on its way out.
-    let terminated = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let stop = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            stop.elapsed() < Duration::from_secs(10),
-            "the server did not stop"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let stopped = server.terminate().await;
+    assert!(
+        stopped < Duration::from_secs(10),
+        "the server took {stopped:?} to stop"
+    );
 
     let (transactions, events) = receiver.received();
     let request = transactions

@@ -411,15 +411,7 @@ impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
         expected: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Option<T> {
-        let parsed = parse(value);
-        if parsed.is_none() {
-            self.invalid.push(InvalidVariable {
-                name,
-                value: value.to_owned(),
-                expected,
-            });
-        }
-        parsed
+        self.validate(name, value, expected, parse, str::to_owned)
     }
 
     /// Like [`check`](Self::check) for a secret: an invalid value is reported by its length
@@ -431,11 +423,24 @@ impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
         expected: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Option<T> {
+        self.validate(name, value, expected, parse, |value| {
+            format!("<hidden, {} characters>", value.chars().count())
+        })
+    }
+
+    fn validate<T>(
+        &mut self,
+        name: &'static str,
+        value: &str,
+        expected: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        shown: impl FnOnce(&str) -> String,
+    ) -> Option<T> {
         let parsed = parse(value);
         if parsed.is_none() {
             self.invalid.push(InvalidVariable {
                 name,
-                value: format!("<hidden, {} characters>", value.chars().count()),
+                value: shown(value),
                 expected,
             });
         }
