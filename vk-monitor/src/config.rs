@@ -282,7 +282,12 @@ impl ConfigBuilder {
         let release = self
             .release
             .or_else(|| env.text("RELEASE_VERSION"))
-            .filter(|r| !r.trim().is_empty());
+            .filter(|r| !r.trim().is_empty())
+            .and_then(|r| {
+                env.check("RELEASE_VERSION", &r, RELEASE_EXPECTED, |v| {
+                    is_release(v).then(|| v.to_owned())
+                })
+            });
         let enable_metrics = self
             .enable_metrics
             .unwrap_or_else(|| env.bool("ENABLE_METRICS", true));
@@ -292,9 +297,15 @@ impl ConfigBuilder {
             .unwrap_or_else(|| env.bool("APM_ENABLED", true));
         let environment = self
             .environment
-            .or_else(|| env.text("APM_ENVIRONMENT"))
-            .or_else(|| env.text("ENVIRONMENT"))
-            .filter(|e| !e.trim().is_empty())
+            .map(|e| ("APM_ENVIRONMENT", e))
+            .or_else(|| env.text("APM_ENVIRONMENT").map(|e| ("APM_ENVIRONMENT", e)))
+            .or_else(|| env.text("ENVIRONMENT").map(|e| ("ENVIRONMENT", e)))
+            .filter(|(_, e)| !e.trim().is_empty())
+            .and_then(|(name, e)| {
+                env.check(name, &e, ENVIRONMENT_EXPECTED, |v| {
+                    is_environment(v).then(|| v.to_owned())
+                })
+            })
             .unwrap_or_else(|| "development".to_owned());
         let send_default_pii = self
             .send_default_pii
@@ -379,6 +390,29 @@ fn read_dotenv() -> (HashMap<String, String>, Option<String>) {
         }
     }
     (pairs, None)
+}
+
+const RELEASE_EXPECTED: &str = "a Sentry release name: at most 200 characters, no control \
+     characters, slashes or backslashes, not . or ..";
+const ENVIRONMENT_EXPECTED: &str =
+    "a Sentry environment name: at most 64 characters, no spaces, slashes or control characters";
+
+/// What Sentry accepts as a release; it drops events whose release it cannot store.
+pub(crate) fn is_release(name: &str) -> bool {
+    name.chars().count() <= 200
+        && !matches!(name, "." | "..")
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+}
+
+/// What Sentry accepts as an environment.
+pub(crate) fn is_environment(name: &str) -> bool {
+    name.chars().count() <= 64
+        && name != "None"
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/')
 }
 
 const TOKEN_EXPECTED: &str = "at least 16 visible ASCII characters (no spaces)";
@@ -582,6 +616,30 @@ mod tests {
         assert!(!format!("{set_in_code:?}").contains("hunter2"));
         let config = config(&[("MONITOR_TOKEN", "scrape-token-0123456789")]).unwrap();
         assert!(!format!("{config:?}").contains("scrape-token"));
+    }
+
+    #[test]
+    fn releases_and_environments_sentry_would_refuse_are_named() {
+        let error = config(&[
+            ("RELEASE_VERSION", "voice-calls/2.0"),
+            ("ENVIRONMENT", "prod eu"),
+        ])
+        .unwrap_err();
+        let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["RELEASE_VERSION", "ENVIRONMENT"]);
+        assert!(
+            error
+                .to_string()
+                .contains("RELEASE_VERSION=\"voice-calls/2.0\"")
+        );
+        for release in [".", "..", "a\nb", &"x".repeat(201)] {
+            assert!(!is_release(release), "{release:?}");
+        }
+        assert!(is_release("voice-calls@2.0.1+build.7"));
+        for environment in ["None", "a\tb", "eu/west", &"x".repeat(65)] {
+            assert!(!is_environment(environment), "{environment:?}");
+        }
+        assert!(is_environment("production-eu-west-1"));
     }
 
     #[test]
@@ -823,6 +881,12 @@ mod properties {
             // Taken as written: a space is a character of the token, and not a valid one.
             return !value.is_empty() && MonitorToken::new(value).is_none();
         }
+        if name == "RELEASE_VERSION" {
+            return !value.trim().is_empty() && !is_release(value);
+        }
+        if name == "APM_ENVIRONMENT" || name == "ENVIRONMENT" {
+            return !value.trim().is_empty() && !is_environment(value);
+        }
         let value = value.trim();
         if name == "METRICS_ADDR" {
             !value.is_empty() && value.parse::<SocketAddr>().is_err()
@@ -863,6 +927,8 @@ mod properties {
             let expected: Vec<&str> = VARIABLES
                 .iter()
                 .copied()
+                // ENVIRONMENT is read only when APM_ENVIRONMENT is not set.
+                .filter(|name| *name != "ENVIRONMENT" || !vars.contains_key("APM_ENVIRONMENT"))
                 .filter(|name| vars.get(name).is_some_and(|value| rejected(name, value)))
                 .collect();
             match result {
@@ -900,8 +966,8 @@ mod properties {
             exponent in any::<bool>(),
             padding in "[ \t]{0,2}",
             booleans in prop::array::uniform5((any::<bool>(), 0usize..3, any::<bool>())),
-            release in "\\PC{0,40}",
-            environment in "\\PC{0,40}",
+            release in "\\PC{0,40}".prop_filter("a release", |r| is_release(r)),
+            environment in "\\PC{0,40}".prop_filter("an environment", |e| is_environment(e)),
             key in "[a-f0-9]{1,32}",
             host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6})?",
             project in 1u64..=u64::from(u32::MAX),
