@@ -18,8 +18,8 @@ use vk_monitor_tests::{Sample, parse_exposition};
 /// Concurrent keep-alive connections of every run.
 const CONCURRENCY: u64 = 64;
 
-/// Requests of the load run; the warm-up is a tenth of it, the attack half, each fault run a
-/// quarter.
+/// Requests of the load run; its warm-up is a tenth of it, the attack half, each fault run a
+/// quarter (after a warm-up of a fifth of that).
 fn requests() -> u64 {
     match std::env::var("RELIABILITY_REQUESTS") {
         Err(_) => 20_000,
@@ -431,7 +431,8 @@ async fn faulty_sentry(fault: &SentryFault) -> String {
 }
 
 /// Rounds of the fault comparison: each configuration runs this many times, interleaved, and
-/// the best p99 of each counts, so a noisy neighbour during one run cannot decide the verdict.
+/// the median of its p99s counts, so neither a noisy neighbour during one run nor one lucky
+/// run decides the verdict.
 fn rounds() -> usize {
     match std::env::var("RELIABILITY_ROUNDS") {
         Err(_) => 2,
@@ -443,7 +444,7 @@ fn rounds() -> usize {
     }
 }
 
-/// How much higher than with Sentry off a faulty Sentry's best p99 may be: 1.10 by default,
+/// How much higher than with Sentry off a faulty Sentry's median p99 may be: 1.10 by default,
 /// or `RELIABILITY_P99_TOLERANCE`. The bounded run in `.ci/run` (a debug build, 5,000 requests
 /// a run, client and server on the same two cores) sees its baseline's p99 vary by a quarter
 /// from run to run, so it allows 1.5: enough to catch a request path that waits on Sentry
@@ -458,6 +459,17 @@ fn p99_tolerance() -> f64 {
             .unwrap_or_else(|| {
                 panic!("RELIABILITY_P99_TOLERANCE={value:?}: expected a number >= 1")
             }),
+    }
+}
+
+/// The median; the mean of the middle two for an even count.
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    let middle = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[middle - 1] + values[middle]) / 2
+    } else {
+        values[middle]
     }
 }
 
@@ -482,7 +494,9 @@ async fn fault_run(name: &str, fault: Option<&SentryFault>) -> Duration {
     let mix = Arc::new(CallMix::default());
     let requests = requests() / 4;
 
-    let warm = drive(server.addr, mix.clone(), requests / 10, CONCURRENCY).await;
+    // A fifth of the run: the runs are short, and a tenth left the database and the allocator
+    // still settling when memory was first read.
+    let warm = drive(server.addr, mix.clone(), requests / 5, CONCURRENCY).await;
     assert_no_failures(name, &warm);
     let resident_warm = server.resident_bytes();
     let mut run = drive(server.addr, mix.clone(), requests, CONCURRENCY).await;
@@ -531,18 +545,18 @@ async fn a_failing_sentry_costs_requests_nothing() {
         ("sentry slow", Some(SentryFault::Slow)),
         ("sentry 429", Some(SentryFault::RateLimited)),
     ];
-    let mut best = [Duration::MAX; 4];
+    let mut p99s: [Vec<Duration>; 4] = Default::default();
     for round in 1..=rounds() {
         for (i, (name, fault)) in configurations.iter().enumerate() {
-            let p99 = fault_run(&format!("{name} (round {round})"), fault.as_ref()).await;
-            best[i] = best[i].min(p99);
+            p99s[i].push(fault_run(&format!("{name} (round {round})"), fault.as_ref()).await);
         }
     }
-    let baseline = best[0];
+    let medians = p99s.map(median);
+    let baseline = medians[0];
     let tolerance = p99_tolerance();
-    for ((name, _), p99) in configurations.iter().zip(best).skip(1) {
+    for ((name, _), p99) in configurations.iter().zip(medians).skip(1) {
         let ratio = p99.as_secs_f64() / baseline.as_secs_f64();
-        println!("{name}: best p99 {p99:?} vs {baseline:?} with Sentry off ({ratio:.2}x)");
+        println!("{name}: median p99 {p99:?} vs {baseline:?} with Sentry off ({ratio:.2}x)");
         assert!(
             ratio <= tolerance,
             "{name}: p99 {p99:?} is more than {tolerance}x {baseline:?} with Sentry off"
