@@ -466,7 +466,7 @@ fn p99_tolerance() -> f64 {
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort_unstable();
     let middle = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         (values[middle - 1] + values[middle]) / 2
     } else {
         values[middle]
