@@ -1,8 +1,8 @@
 //! Panics reported to Sentry. The SDK's panic hook flushes the client after every panic, so
 //! that a crashing process sends its last event; for a panic the HTTP layer survives (it
 //! answers 500 and serves on), that flush only holds a tokio worker for up to the flush timeout
-//! whenever Sentry is slow. This hook reports the same event and flushes only when the panic is
-//! not known to be survived.
+//! whenever Sentry is slow. This hook reports the same event, linked to the trace of the span
+//! the panic happened in, and flushes only when the panic is not known to be survived.
 
 use std::cell::Cell;
 use std::panic::PanicHookInfo;
@@ -53,7 +53,11 @@ impl Integration for PanicReporting {
 
 fn report(info: &PanicHookInfo<'_>) {
     sentry::with_integration(|integration: &PanicReporting, hub| {
-        hub.capture_event(integration.events.event_from_panic_info(info));
+        let mut event = integration.events.event_from_panic_info(info);
+        // Our spans live in a thread-local, not on the hub's scope: link the event ourselves,
+        // so the panic shows in its request's trace.
+        crate::spans::link_to_current_trace(&mut event);
+        hub.capture_event(event);
         if !SURVIVABLE.get()
             && let Some(client) = hub.client()
         {

@@ -88,6 +88,23 @@ fn current_traced() -> Option<Traced> {
     CURRENT.with(|current| current.borrow().clone())
 }
 
+/// Links `event` to the trace of the span this thread is in, if any. Safe in a panic hook:
+/// whatever state a panic left the thread-local in, this does not panic in turn.
+pub(crate) fn link_to_current_trace(event: &mut Event<'static>) {
+    let context = CURRENT
+        .try_with(|current| {
+            let current = current.try_borrow().ok()?;
+            current
+                .as_ref()
+                .map(|traced| traced.span.get_trace_context())
+        })
+        .ok()
+        .flatten();
+    if let Some(context) = context {
+        event.contexts.insert("trace".into(), context.into());
+    }
+}
+
 /// The span monitored code is running in on this thread, if any.
 pub fn current() -> Option<TransactionOrSpan> {
     CURRENT.with(|current| current.borrow().as_ref().map(|traced| traced.span.clone()))
