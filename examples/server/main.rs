@@ -26,6 +26,7 @@ mod speech;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
@@ -117,7 +118,18 @@ pub fn app(state: AppState, monitor: &Monitor) -> Router {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Display, not Debug: `METRICS_ADDR=...: cannot serve the admin routes there: ...`.
+            eprintln!("voice-calls: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let settings = Settings::from_env()?;
     // SENTRY_DSN, ENABLE_METRICS, APM_ENVIRONMENT, HEALTH_SHOW_DETAILS... are read here.
     let monitor = vk_monitor::MonitorBuilder::new("voice-calls", env!("CARGO_PKG_VERSION"))
