@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sentry::TransportOptions;
+use sentry::protocol::EnvelopeItem;
 use sentry::{Envelope, Transport, TransportFactory};
 
 use crate::metric_names::SENTRY_ENVELOPES_DROPPED_TOTAL;
@@ -165,6 +166,97 @@ impl Pause {
     }
 }
 
+/// What Sentry rate-limits separately: an envelope with a transaction is a transaction, any
+/// other one an error (events are all we send).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Category {
+    Error,
+    Transaction,
+}
+
+impl Category {
+    fn of(envelope: &Envelope) -> Self {
+        if envelope
+            .items()
+            .any(|item| matches!(item, EnvelopeItem::Transaction(_)))
+        {
+            Category::Transaction
+        } else {
+            Category::Error
+        }
+    }
+}
+
+/// The pauses in force: for everything (a 429 without categories, failing sends), and per
+/// category (`X-Sentry-Rate-Limits`, so an exhausted transaction quota does not stop errors).
+struct Pauses {
+    all: Pause,
+    error: Pause,
+    transaction: Pause,
+}
+
+impl Pauses {
+    fn new() -> Self {
+        Pauses {
+            all: Pause::new(),
+            error: Pause::new(),
+            transaction: Pause::new(),
+        }
+    }
+
+    fn active(&self, category: Category) -> Option<Dropped> {
+        self.all.active().or_else(|| match category {
+            Category::Error => self.error.active(),
+            Category::Transaction => self.transaction.active(),
+        })
+    }
+
+    /// Applies an `X-Sentry-Rate-Limits` header; `false` when it held no usable limit.
+    fn limit(&self, header: &str) -> bool {
+        let mut applied = false;
+        for (length, categories) in rate_limits(header) {
+            if categories.is_empty() {
+                self.all.start(length, Dropped::RateLimited);
+                applied = true;
+            }
+            for category in categories {
+                let pause = match category {
+                    "error" | "default" => &self.error,
+                    "transaction" => &self.transaction,
+                    _ => continue, // categories we never send
+                };
+                pause.start(length, Dropped::RateLimited);
+                applied = true;
+            }
+        }
+        applied
+    }
+}
+
+/// The limits of an `X-Sentry-Rate-Limits` header: comma-separated
+/// `seconds:categories:scope[:reason...]`, categories separated by `;`, none meaning all.
+/// Malformed limits are skipped; a pause lasts at most an hour.
+fn rate_limits(header: &str) -> Vec<(Duration, Vec<&str>)> {
+    header
+        .split(',')
+        .filter_map(|limit| {
+            let mut fields = limit.trim().split(':');
+            let seconds = fields.next()?.trim().parse::<f64>().ok()?;
+            let categories = fields.next()?;
+            fields.next()?; // the scope: present in a well-formed limit, not needed here
+            if !seconds.is_finite() || seconds < 0.0 {
+                return None;
+            }
+            let categories = categories
+                .split(';')
+                .map(str::trim)
+                .filter(|category| !category.is_empty())
+                .collect();
+            Some((Duration::from_secs_f64(seconds.min(3600.0)), categories))
+        })
+        .collect()
+}
+
 /// The pause after `failures` consecutive failed sends: none after one (a blip), then 1 s,
 /// 2 s, 4 s... up to [`MAX_FAILURE_BACKOFF`].
 fn failure_backoff(failures: u32) -> Option<Duration> {
@@ -175,18 +267,18 @@ fn failure_backoff(failures: u32) -> Option<Duration> {
 struct SendingThread {
     queue: SyncSender<Envelope>,
     pending: Arc<Pending>,
-    pause: Arc<Pause>,
+    pauses: Arc<Pauses>,
 }
 
 impl SendingThread {
     fn start(options: TransportOptions) -> Self {
         let (queue, receiver) = sync_channel(QUEUE_CAPACITY);
         let pending = Arc::new(Pending::default());
-        let pause = Arc::new(Pause::new());
-        let (worker_pending, worker_pause) = (Arc::clone(&pending), Arc::clone(&pause));
+        let pauses = Arc::new(Pauses::new());
+        let (worker_pending, worker_pauses) = (Arc::clone(&pending), Arc::clone(&pauses));
         let spawned = std::thread::Builder::new()
             .name("vk-monitor-sentry".into())
-            .spawn(move || send_all(options, receiver, &worker_pending, &worker_pause));
+            .spawn(move || send_all(options, receiver, &worker_pending, &worker_pauses));
         if spawned.is_err() {
             // Without the thread nothing can be sent: the queue fills and every envelope is
             // counted as dropped.
@@ -195,14 +287,14 @@ impl SendingThread {
         SendingThread {
             queue,
             pending,
-            pause,
+            pauses,
         }
     }
 }
 
 impl Transport for SendingThread {
     fn send_envelope(&self, envelope: Envelope) {
-        if let Some(reason) = self.pause.active() {
+        if let Some(reason) = self.pauses.active(Category::of(&envelope)) {
             reason.count();
             return;
         }
@@ -224,7 +316,7 @@ fn send_all(
     options: TransportOptions,
     receiver: Receiver<Envelope>,
     pending: &Pending,
-    pause: &Pause,
+    pauses: &Pauses,
 ) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -240,7 +332,7 @@ fn send_all(
     let auth = options.dsn.to_auth(Some(&options.user_agent)).to_string();
     let mut failures = 0u32;
     while let Ok(envelope) = receiver.recv() {
-        let outcome = if let Some(reason) = pause.active() {
+        let outcome = if let Some(reason) = pauses.active(Category::of(&envelope)) {
             Err(reason)
         } else {
             let mut body = Vec::new();
@@ -252,19 +344,26 @@ fn send_all(
                         Err(_) => {
                             failures = failures.saturating_add(1);
                             if let Some(length) = failure_backoff(failures) {
-                                pause.start(length, Dropped::NetworkError);
+                                pauses.all.start(length, Dropped::NetworkError);
                             }
                             Err(Dropped::NetworkError)
                         }
-                        Ok(response) if response.status().as_u16() == 429 => {
-                            failures = 0;
-                            pause.start(retry_after(response.headers()), Dropped::RateLimited);
-                            Err(Dropped::RateLimited)
-                        }
                         Ok(response) => {
                             failures = 0;
-                            pause.clear();
-                            if response.status().is_success() {
+                            pauses.all.clear();
+                            // Sentry states its limits on any answer, successful ones too.
+                            let limited = response
+                                .headers()
+                                .get("x-sentry-rate-limits")
+                                .and_then(|value| value.to_str().ok())
+                                .is_some_and(|header| pauses.limit(header));
+                            if response.status().as_u16() == 429 {
+                                if !limited {
+                                    let length = retry_after(response.headers());
+                                    pauses.all.start(length, Dropped::RateLimited);
+                                }
+                                Err(Dropped::RateLimited)
+                            } else if response.status().is_success() {
                                 Ok(())
                             } else {
                                 Err(Dropped::Rejected)
@@ -302,6 +401,45 @@ mod tests {
     fn with_retry_after(value: &[u8]) -> Option<HeaderMap> {
         let value = HeaderValue::from_bytes(value).ok()?;
         Some(HeaderMap::from_iter([(RETRY_AFTER, value)]))
+    }
+
+    #[test]
+    fn rate_limit_headers_pause_the_categories_they_name() {
+        let pauses = Pauses::new();
+        assert!(pauses.limit("60:transaction:organization:quota_exceeded"));
+        assert!(matches!(
+            pauses.active(Category::Transaction),
+            Some(Dropped::RateLimited)
+        ));
+        assert!(pauses.active(Category::Error).is_none(), "errors still go");
+
+        let pauses = Pauses::new();
+        assert!(pauses.limit("30::organization, 5:error;default:project"));
+        assert!(
+            pauses.active(Category::Transaction).is_some(),
+            "no categories: all"
+        );
+        assert!(pauses.active(Category::Error).is_some());
+
+        let pauses = Pauses::new();
+        assert!(
+            !pauses.limit("60:session;attachment:project"),
+            "nothing we send"
+        );
+        assert!(!pauses.limit("garbage, :, -1:error:org, NaN::org, 60:error"));
+        assert!(pauses.active(Category::Error).is_none());
+    }
+
+    #[test]
+    fn rate_limits_parse_seconds_and_categories() {
+        assert_eq!(
+            rate_limits("2.5:error;transaction:key, 1e9::org:reason:ns"),
+            [
+                (Duration::from_millis(2500), vec!["error", "transaction"]),
+                (Duration::from_secs(3600), vec![]),
+            ]
+        );
+        assert!(rate_limits("").is_empty());
     }
 
     #[test]
@@ -376,6 +514,14 @@ mod tests {
             if let Some(headers) = with_retry_after(&value) {
                 prop_assert!(retry_after(&headers) <= Duration::from_secs(3600));
             }
+        }
+
+        #[test]
+        fn any_rate_limit_header_gives_pauses_of_at_most_an_hour(header in "\\PC{0,80}|[0-9.e:;, a-z-]{0,80}") {
+            for (length, _) in rate_limits(&header) {
+                prop_assert!(length <= Duration::from_secs(3600));
+            }
+            let _ = Pauses::new().limit(&header);
         }
 
         #[test]
