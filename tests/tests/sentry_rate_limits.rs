@@ -77,7 +77,11 @@ async fn an_exhausted_transaction_quota_stops_transactions_only() {
         .install()
         .unwrap();
     let rate_limited = || {
-        current("sentry_envelopes_dropped_total", &[("reason", "rate_limited")]).unwrap_or(0.0)
+        current(
+            "sentry_envelopes_dropped_total",
+            &[("reason", "rate_limited")],
+        )
+        .unwrap_or(0.0)
     };
 
     finish_a_transaction();
@@ -97,5 +101,9 @@ async fn an_exhausted_transaction_quota_stops_transactions_only() {
         "no transaction is sent while their quota is exhausted"
     );
     assert_eq!(received.errors, 5, "every error event still reaches Sentry");
-    assert_eq!(rate_limited() - before, 5.0, "each held-back transaction is counted");
+    assert_eq!(
+        rate_limited() - before,
+        5.0,
+        "each held-back transaction is counted"
+    );
 }
