@@ -380,15 +380,30 @@ fn send_all(
     }
 }
 
+/// The pause a `Retry-After` asks for, in seconds or as an HTTP date (RFC 9110), at most an
+/// hour; [`DEFAULT_BACKOFF`] when it is missing or unusable.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
-    headers
+    let Some(value) = headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map_or(DEFAULT_BACKOFF, |seconds| {
-            Duration::from_secs_f64(seconds.min(3600.0))
-        })
+        .map(str::trim)
+    else {
+        return DEFAULT_BACKOFF;
+    };
+    let pause = match value.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some(Duration::from_secs_f64(seconds.min(3600.0)))
+        }
+        Ok(_) => None,
+        Err(_) => httpdate::parse_http_date(value).ok().map(|date| {
+            // A date already past asks for no pause at all.
+            date.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+        }),
+    };
+    pause.map_or(DEFAULT_BACKOFF, |pause| {
+        pause.min(Duration::from_secs(3600))
+    })
 }
 
 #[cfg(test)]
@@ -488,8 +503,24 @@ mod tests {
         assert_eq!(pause("0"), Duration::ZERO);
         assert_eq!(pause("86400"), Duration::from_secs(3600));
         assert_eq!(pause("1e308"), Duration::from_secs(3600));
+        assert_eq!(
+            pause("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Duration::ZERO,
+            "a date past"
+        );
+        let in_30_s = std::time::SystemTime::now() + Duration::from_secs(30);
+        let until = pause(&httpdate::fmt_http_date(in_30_s));
+        assert!(
+            (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&until),
+            "{until:?}: a date is honoured to the second"
+        );
+        let next_year = std::time::SystemTime::now() + Duration::from_secs(366 * 86_400);
+        assert_eq!(
+            pause(&httpdate::fmt_http_date(next_year)),
+            Duration::from_secs(3600)
+        );
         for unusable in [
-            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
             "-1",
             "NaN",
             "inf",
