@@ -446,9 +446,9 @@ fn rounds() -> usize {
 
 /// How much higher than with Sentry off a faulty Sentry's median p99 may be: 1.10 by default,
 /// or `RELIABILITY_P99_TOLERANCE`. The bounded run in `.ci/run` (a debug build, 5,000 requests
-/// a run, client and server on the same two cores) sees its baseline's p99 vary by a quarter
-/// from run to run, so it allows 1.5: enough to catch a request path that waits on Sentry
-/// (seconds), not a few percent. The full-size release run checks 1.10.
+/// a run, client and server on the same two cores, Sentry's tracing far dearer than in a
+/// release build) sees ratios up to about 1.4, so it allows 2: enough to catch a request path
+/// that waits on Sentry (seconds), not a few percent. The full-size release run checks 1.10.
 fn p99_tolerance() -> f64 {
     match std::env::var("RELIABILITY_P99_TOLERANCE") {
         Err(_) => 1.10,
