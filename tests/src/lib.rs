@@ -122,7 +122,10 @@ mod tests {
 pub struct RawResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text, decoded lossily where it is not UTF-8.
     pub body: String,
+    /// The body's bytes, for bodies that are not text (a gzipped profile).
+    pub bytes: Vec<u8>,
 }
 
 impl RawResponse {
@@ -158,8 +161,8 @@ pub async fn http_request(
 
 /// Sends `request` byte for byte over a fresh connection and reads the response until the
 /// server closes the connection (say `Connection: close`): for requests no client would
-/// write, with bytes outside UTF-8 or a malformed head. A response body that is not UTF-8 is
-/// decoded lossily.
+/// write, with bytes outside UTF-8 or a malformed head. The body is kept as bytes and as text
+/// (decoded lossily where it is not UTF-8).
 pub async fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> RawResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr)
@@ -170,10 +173,13 @@ pub async fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> RawRespo
     let _ = stream.write_all(request).await;
     let mut raw = Vec::new();
     let read = stream.read_to_end(&mut raw).await;
-    let raw = String::from_utf8_lossy(&raw);
-    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
-        panic!("no complete response head ({read:?}): {raw:?}");
+    let Some(split) = raw.windows(4).position(|window| window == b"\r\n\r\n") else {
+        panic!(
+            "no complete response head ({read:?}): {:?}",
+            String::from_utf8_lossy(&raw)
+        );
     };
+    let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -186,28 +192,33 @@ pub async fn raw_request(addr: std::net::SocketAddr, request: &[u8]) -> RawRespo
         .collect();
     let chunked = headers
         .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v == "chunked");
-    let body = if chunked {
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = &raw[split + 4..];
+    let bytes = if chunked {
         dechunk(body)
     } else {
-        body.to_owned()
+        body.to_vec()
     };
     RawResponse {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
 }
 
-fn dechunk(mut raw: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, rest)) = raw.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(line_end) = raw.windows(2).position(|window| window == b"\r\n") {
+        let size = String::from_utf8_lossy(&raw[..line_end]);
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16).expect("a chunk size");
         if size == 0 {
             break;
         }
-        body.push_str(&rest[..size]);
-        raw = &rest[size + 2..];
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
     }
     body
 }

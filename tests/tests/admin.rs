@@ -6,10 +6,9 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::routing::get;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vk_monitor::health::{CheckReport, CheckSpec};
 use vk_monitor::{InitError, Monitor, MonitorBuilder, MonitorToken};
-use vk_monitor_tests::{RawResponse, http_get};
+use vk_monitor_tests::{RawResponse, http_get, raw_request};
 
 const TOKEN: &str = "scrape-0123456789-abcdef";
 
@@ -41,32 +40,9 @@ async fn serve(app: Router) -> SocketAddr {
 
 /// `GET path` with extra header lines.
 async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> RawResponse {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    RawResponse {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    raw_request(addr, request.as_bytes()).await
 }
 
 fn bearer(token: &str) -> String {

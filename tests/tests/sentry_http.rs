@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::{Context, Transaction};
 use vk_monitor::{HttpMetricsLayer, MonitorBuilder, monitored};
-use vk_monitor_tests::SentryReceiver;
+use vk_monitor_tests::{SentryReceiver, raw_request};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const PARENT: &str = "b7ad6b7169203331";
@@ -62,14 +62,9 @@ async fn serve(app: Router) -> SocketAddr {
 
 /// Sends a GET with extra header lines.
 async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: api.test\r\n{headers}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response.split(' ').nth(1).unwrap().parse().unwrap()
+    raw_request(addr, request.as_bytes()).await.status
 }
 
 fn trace_of(

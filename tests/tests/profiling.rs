@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pprof::protos::Message as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use vk_monitor_tests::{RawResponse, http_get};
 
 const BURNER: &str = "spin_for_the_profiler_test";
 
@@ -67,25 +68,7 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
+/// Opens a connection and sends `GET path`, leaving the reply unread: a client that may hang up.
 async fn send(addr: SocketAddr, path: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -96,65 +79,10 @@ async fn send(addr: SocketAddr, path: &str) -> TcpStream {
     stream
 }
 
-async fn get(addr: SocketAddr, path: &str) -> Reply {
-    let mut stream = send(addr, path).await;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+async fn get(addr: SocketAddr, path: &str) -> RawResponse {
+    tokio::time::timeout(Duration::from_secs(30), http_get(addr, path))
         .await
         .expect("a reply within 30 s")
-        .expect("read the reply");
-    parse(&raw)
-}
-
-fn parse(raw: &[u8]) -> Reply {
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a complete response head");
-    let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
-    let body = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(key, value)| key == "transfer-encoding" && value.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_vec()
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|window| window == b"\r\n")
-            .expect("a chunk size line");
-        let size = std::str::from_utf8(&raw[..line_end]).expect("an ASCII chunk size");
-        let size = size.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).expect("a hex chunk size");
-        if size == 0 {
-            return body;
-        }
-        let start = line_end + 2;
-        body.extend_from_slice(&raw[start..start + size]);
-        raw = &raw[start + size + 2..];
-    }
 }
 
 #[tokio::test]
@@ -167,17 +95,13 @@ async fn a_flame_graph_shows_the_busy_function_and_a_second_profile_waits() {
     // Well inside the first profile's two seconds.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let second = get(addr, "/debug/pprof/profile?seconds=1").await;
-    assert_eq!(second.status, 429, "{}", second.text());
-    assert!(
-        second.text().contains("already running"),
-        "{}",
-        second.text()
-    );
+    assert_eq!(second.status, 429, "{}", second.body);
+    assert!(second.body.contains("already running"), "{}", second.body);
 
     let reply = first.await.expect("the first request");
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.header("content-type"), Some("image/svg+xml"));
-    let svg = reply.text();
+    let svg = &reply.body;
     assert!(svg.contains("<svg"), "not an SVG: {svg:.200}");
     assert!(svg.contains(BURNER), "no {BURNER} in the flame graph");
     assert!(
@@ -197,14 +121,14 @@ async fn a_pprof_profile_names_the_busy_function() {
         "/debug/pprof/profile?seconds=1&format=pprof&frequency=199",
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
         reply.header("content-type"),
         Some("application/octet-stream")
     );
-    assert_eq!(reply.body[..2], [0x1f, 0x8b], "gzip magic");
+    assert_eq!(reply.bytes[..2], [0x1f, 0x8b], "gzip magic");
     let mut encoded = Vec::new();
-    flate2::read::GzDecoder::new(&reply.body[..])
+    flate2::read::GzDecoder::new(&reply.bytes[..])
         .read_to_end(&mut encoded)
         .expect("a gzip stream");
     let profile = pprof::protos::Profile::decode(&encoded[..]).expect("a pprof protobuf");
@@ -236,7 +160,7 @@ async fn a_client_that_hangs_up_ends_its_profile() {
         if reply.status == 200 {
             break;
         }
-        assert_eq!(reply.status, 429, "{}", reply.text());
+        assert_eq!(reply.status, 429, "{}", reply.body);
         assert!(
             Instant::now() < deadline,
             "the abandoned profile still holds the profiler"
@@ -255,14 +179,14 @@ async fn out_of_range_parameters_are_a_400_naming_them() {
         ("frequency=5000", "frequency", "5000", "1..=1000"),
     ] {
         let reply = get(addr, &format!("/debug/pprof/profile?{query}")).await;
-        assert_eq!(reply.status, 400, "{query}: {}", reply.text());
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
         assert!(
             reply
                 .header("content-type")
                 .is_some_and(|t| t.starts_with("text/plain")),
             "{query}"
         );
-        let message = reply.text();
+        let message = &reply.body;
         for expected in [parameter, value, range] {
             assert!(message.contains(expected), "{query}: {message}");
         }
