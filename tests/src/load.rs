@@ -41,6 +41,7 @@ impl ExampleServer {
             // from hiding ours or posing as it. See RELIABILITY.md.
             .env("MALLOC_ARENA_MAX", "2")
             .env_remove("SENTRY_DSN")
+            .env_remove("DATABASE_URL")
             .stdout(Stdio::null());
         for (name, value) in env {
             command.env(name, value);

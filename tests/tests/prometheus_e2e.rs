@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use vk_monitor_tests::load::{ExampleServer, free_port};
 use vk_monitor_tests::{http_get, http_request};
 
 /// A child process killed when the test ends, however it ends.
@@ -25,46 +26,10 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn example_server_binary() -> PathBuf {
-    // The test runs from target/<profile>/deps; examples sit in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let server = profile_dir.join("examples").join("server");
-    assert!(
-        server.exists(),
-        "{} is missing: build it with `cargo build -p vk-monitor-examples --example server` \
-         (`cargo test --workspace` does)",
-        server.display()
-    );
-    server
-}
-
-async fn start_server(failure_rate: &str) -> (Running, SocketAddr) {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(example_server_binary())
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("SPEECH_FAILURE_RATE", failure_rate)
-        .env("SPEECH_LATENCY_MS", "1..3")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the example server");
-    let running = Running(child);
-    wait_until(
-        "the example server answers",
-        Duration::from_secs(20),
-        || async move { tokio::net::TcpStream::connect(addr).await.is_ok() },
-    )
-    .await;
-    (running, addr)
+async fn start_server(failure_rate: &str) -> (ExampleServer, SocketAddr) {
+    let server = ExampleServer::start(&[("SPEECH_FAILURE_RATE", failure_rate)]).await;
+    let addr = server.addr;
+    (server, addr)
 }
 
 async fn start_prometheus(dir: &Path, jobs: &[(&str, &[SocketAddr])]) -> (Running, SocketAddr) {
@@ -85,7 +50,7 @@ async fn start_prometheus(dir: &Path, jobs: &[(&str, &[SocketAddr])]) -> (Runnin
     }
     let config_file = dir.join("prometheus.yml");
     std::fs::write(&config_file, config).unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr = free_port();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config_file.display()))
         .arg(format!(
