@@ -135,7 +135,8 @@ impl Monitor {
 
     /// `/metrics`, and profiles where they are protected: on an admin listener, or behind a
     /// token (a profile costs CPU for seconds, so an open one would invite abuse).
-    fn admin_routes<S>(&self, #[allow(unused_variables)] on_admin_listener: bool) -> Router<S>
+    #[cfg_attr(not(feature = "profiling"), allow(unused_variables))]
+    fn admin_routes<S>(&self, on_admin_listener: bool) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {

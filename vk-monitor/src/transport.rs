@@ -265,7 +265,8 @@ fn failure_backoff(failures: u32) -> Option<Duration> {
 }
 
 struct SendingThread {
-    queue: SyncSender<Envelope>,
+    /// Envelopes with their category, worked out once by the producer.
+    queue: SyncSender<(Category, Envelope)>,
     pending: Arc<Pending>,
     pauses: Arc<Pauses>,
 }
@@ -294,13 +295,14 @@ impl SendingThread {
 
 impl Transport for SendingThread {
     fn send_envelope(&self, envelope: Envelope) {
-        if let Some(reason) = self.pauses.active(Category::of(&envelope)) {
+        let category = Category::of(&envelope);
+        if let Some(reason) = self.pauses.active(category) {
             reason.count();
             return;
         }
         self.pending.add();
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            self.queue.try_send(envelope)
+            self.queue.try_send((category, envelope))
         {
             self.pending.done();
             Dropped::QueueFull.count();
@@ -314,7 +316,7 @@ impl Transport for SendingThread {
 
 fn send_all(
     options: TransportOptions,
-    receiver: Receiver<Envelope>,
+    receiver: Receiver<(Category, Envelope)>,
     pending: &Pending,
     pauses: &Pauses,
 ) {
@@ -331,8 +333,9 @@ fn send_all(
     let url = options.dsn.envelope_api_url().to_string();
     let auth = options.dsn.to_auth(Some(&options.user_agent)).to_string();
     let mut failures = 0u32;
-    while let Ok(envelope) = receiver.recv() {
-        let outcome = if let Some(reason) = pauses.active(Category::of(&envelope)) {
+    while let Ok((category, envelope)) = receiver.recv() {
+        // Checked again: a pause may have begun while the envelope waited in the queue.
+        let outcome = if let Some(reason) = pauses.active(category) {
             Err(reason)
         } else {
             let mut body = Vec::new();
