@@ -138,6 +138,16 @@ impl RawResponse {
     }
 }
 
+/// Serves `app` on a free loopback port from a task of the current runtime; its address.
+pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
 /// `GET path`: see [`http_request`].
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> RawResponse {
     http_request(addr, "GET", path, "").await

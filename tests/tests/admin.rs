@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::get;
 use vk_monitor::health::{CheckReport, CheckSpec};
 use vk_monitor::{InitError, Monitor, MonitorBuilder, MonitorToken};
-use vk_monitor_tests::{RawResponse, http_get, raw_request};
+use vk_monitor_tests::{RawResponse, http_get, raw_request, serve};
 
 const TOKEN: &str = "scrape-0123456789-abcdef";
 
@@ -30,13 +30,6 @@ static MONITOR: LazyLock<Monitor> = LazyLock::new(|| {
         });
     monitor
 });
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
 
 /// `GET path` with extra header lines.
 async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> RawResponse {

@@ -18,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use vk_monitor::health::{CheckFuture, CheckSpec, HealthCheck, HealthRegistry};
 use vk_monitor::{HttpMetricsLayer, monitored};
-use vk_monitor_tests::{exporter, http_get, value};
+use vk_monitor_tests::{exporter, http_get, serve, value};
 
 /// Keep-alive connections the load keeps busy at once.
 const CONNECTIONS: usize = 24;
@@ -79,13 +79,6 @@ fn panics_seen(what: &str) -> usize {
         .iter()
         .filter(|message| message.starts_with(what))
         .count()
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
 }
 
 /// A response as a keep-alive client reads it.

@@ -38,10 +38,7 @@ async fn serve(registry: &HealthRegistry) -> SocketAddr {
     let app: Router = registry
         .router()
         .route("/work", get(|| async { "working" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    vk_monitor_tests::serve(app).await
 }
 
 fn json(response: &RawResponse) -> Value {

@@ -2,7 +2,6 @@
 //! requests, `layer` and `route_layer`, nested routers, streamed bodies, clients that leave and
 //! handlers that panic.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,14 +9,7 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vk_monitor::{HttpMetricsLayer, monitored};
-use vk_monitor_tests::{current, exporter, http_get, http_request};
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
+use vk_monitor_tests::{current, exporter, http_get, http_request, serve};
 
 fn requests(method: &str, route: &str, status: &str) -> f64 {
     current(

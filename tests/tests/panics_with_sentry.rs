@@ -38,9 +38,7 @@ async fn a_panicking_handler_is_answered_at_once_while_sentry_hangs() {
             }),
         )
         .layer(monitor.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = vk_monitor_tests::serve(app).await;
 
     // The first panic of the process resolves a backtrace (the panic event carries one), which
     // reads the binary's debug info: slow on a cold machine, and not what this test measures.

@@ -59,13 +59,7 @@ impl Drop for Burner {
 }
 
 async fn serve() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
-    let addr = listener.local_addr().expect("the bound address");
-    let app: axum::Router = vk_monitor::profiling::router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    vk_monitor_tests::serve(vk_monitor::profiling::router()).await
 }
 
 /// Opens a connection and sends `GET path`, leaving the reply unread: a client that may hang up.

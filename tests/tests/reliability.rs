@@ -421,10 +421,7 @@ async fn faulty_sentry(fault: &SentryFault) -> String {
         SentryFault::RateLimited => {
             let app = axum::Router::new()
                 .fallback(|| async { axum::http::StatusCode::TOO_MANY_REQUESTS });
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            addr
+            vk_monitor_tests::serve(app).await
         }
     };
     format!("http://public@{addr}/42")

@@ -58,10 +58,7 @@ fn a_failing_sentry_never_slows_calls_and_every_loss_is_counted() {
                 (StatusCode::TOO_MANY_REQUESTS, headers)
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        addr
+        vk_monitor_tests::serve(app).await
     });
     let monitor = sentry_at(limited);
     // Every reason is exported from the start, so the first drop of each is seen by rate().

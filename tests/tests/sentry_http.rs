@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::{Context, Transaction};
 use vk_monitor::{HttpMetricsLayer, MonitorBuilder, monitored};
-use vk_monitor_tests::{SentryReceiver, raw_request};
+use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const PARENT: &str = "b7ad6b7169203331";
@@ -51,13 +51,6 @@ async fn crashes() -> &'static str {
 /// Not monitored: the layer is the only one to see its 500.
 async fn broken() -> StatusCode {
     StatusCode::INTERNAL_SERVER_ERROR
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
 }
 
 /// Sends a GET with extra header lines.

@@ -61,9 +61,7 @@ async fn an_exhausted_transaction_quota_stops_transactions_only() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = vk_monitor_tests::serve(app).await;
 
     let monitor = MonitorBuilder::new("sentry-rate-limits", "0.0.1")
         .config(|config| {

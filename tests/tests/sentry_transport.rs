@@ -71,9 +71,7 @@ async fn metrics_off_serves_no_metrics_route_and_keeps_health() {
         .unwrap();
     assert!(monitor.exporter().is_none());
     let app: Router = monitor.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = vk_monitor_tests::serve(app).await;
     assert_eq!(
         vk_monitor_tests::http_get(addr, "/metrics").await.status,
         404
