@@ -969,7 +969,9 @@ mod properties {
             release in "\\PC{0,40}".prop_filter("a release", |r| is_release(r)),
             environment in "\\PC{0,40}".prop_filter("an environment", |e| is_environment(e)),
             key in "[a-f0-9]{1,32}",
-            host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6})?",
+            // "??--" labels are reserved for IDNA (xn--...) and rejected unless valid punycode.
+            host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6})?"
+                .prop_filter("not a reserved IDNA label", |h| h.get(2..4) != Some("--")),
             project in 1u64..=u64::from(u32::MAX),
         ) {
             let rate = |rate: f64| if exponent { format!("{padding}{rate:e}") } else { format!("{rate}{padding}") };
