@@ -1,9 +1,10 @@
-//! The annotated function, parsed leniently: attributes, visibility and signature are parsed,
-//! the body is kept as tokens so that a mistake inside it is reported by rustc, not by us.
+//! The function under either attribute, parsed leniently: attributes, visibility and signature
+//! are parsed, the body is kept as tokens so that a mistake inside it is reported by rustc, not
+//! by us. Also how either attribute hands back the user's item with its errors.
 
 use proc_macro2::{Span, TokenStream};
+use quote::quote;
 use syn::parse::ParseStream;
-use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, Signature, Stmt, Token, Visibility, braced, token};
 
 /// A function under one of our attributes.
@@ -60,35 +61,6 @@ impl AnnotatedFn {
             body,
         })
     }
-}
-
-fn looks_like_fn(input: ParseStream) -> bool {
-    let fork = input.fork();
-    fork.parse::<Option<Token![const]>>().is_ok()
-        && fork.parse::<Option<Token![async]>>().is_ok()
-        && fork.parse::<Option<Token![unsafe]>>().is_ok()
-        && fork.parse::<Option<syn::Abi>>().is_ok()
-        && fork.peek(Token![fn])
-}
-
-impl AnnotatedFn {
-    /// Checks what the signature alone can rule out, reporting every problem.
-    pub fn validate(&self, errors: &mut crate::attr::Errors) {
-        if let Some(constness) = &self.sig.constness {
-            errors.push_at(
-                constness.span,
-                "#[monitored] cannot instrument a `const fn`: it records metrics and reads the \
-                 clock at run time, which a `const fn` cannot do",
-            );
-        }
-        if let Some(abi) = &self.sig.abi {
-            errors.push_at(
-                abi.span(),
-                "#[monitored] cannot instrument an `extern` fn: a panic cannot unwind across \
-                 its ABI, so the call could not be recorded; annotate a plain Rust fn that it calls",
-            );
-        }
-    }
 
     pub fn has_attr(&self, name: &str) -> bool {
         self.attrs.iter().any(|attr| attr.path().is_ident(name))
@@ -117,4 +89,20 @@ impl AnnotatedFn {
         let wraps_async_block = call.args.len() == 1 && matches!(call.args[0], Expr::Async(_));
         (is_box_pin && wraps_async_block).then_some((stmts, call))
     }
+}
+
+fn looks_like_fn(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.parse::<Option<Token![const]>>().is_ok()
+        && fork.parse::<Option<Token![async]>>().is_ok()
+        && fork.parse::<Option<Token![unsafe]>>().is_ok()
+        && fork.parse::<Option<syn::Abi>>().is_ok()
+        && fork.peek(Token![fn])
+}
+
+/// The user's item unchanged, followed by `error` as `compile_error!`s: rustc and
+/// rust-analyzer still see the item, so its uses resolve and only our errors are reported.
+pub fn with_errors(item: TokenStream, error: &syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#item #error)
 }

@@ -4,16 +4,18 @@
 //! Use them through the `vk-monitor` crate, which re-exports them and provides the runtime
 //! their expansions call; its documentation describes every argument, with examples.
 //!
-//! Each macro is split the same way: `attr` parses and validates the arguments, `item` parses
-//! the annotated function leniently (signature plus an unparsed body), and `expand` writes a
-//! small expansion that delegates all logic to `vk_monitor::__private`.
+//! Each macro has its own module, split the same way: `parse` types and checks the arguments,
+//! `validate` checks what the signature rules out, and `expand` writes a small expansion that
+//! delegates all logic to `vk_monitor::__private`; the module itself runs them in turn. What
+//! both share lives beside them: `args` splits arguments and collects errors, `item` parses the
+//! annotated function leniently (signature plus an unparsed body).
 
 #![warn(missing_docs)]
 
-mod attr;
-mod expand;
-mod health;
+mod args;
+mod health_check;
 mod item;
+mod monitored;
 
 use proc_macro::TokenStream;
 
@@ -31,7 +33,7 @@ use proc_macro::TokenStream;
 #[cfg_attr(not(doc), allow(missing_docs))]
 #[proc_macro_attribute]
 pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::monitored(args.into(), item.into(), cfg!(feature = "enabled")).into()
+    monitored::monitored(args.into(), item.into(), cfg!(feature = "enabled")).into()
 }
 
 #[cfg_attr(
@@ -44,5 +46,5 @@ pub fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
 #[cfg_attr(not(doc), allow(missing_docs))]
 #[proc_macro_attribute]
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
-    health::health_check(args.into(), item.into()).into()
+    health_check::health_check(args.into(), item.into()).into()
 }

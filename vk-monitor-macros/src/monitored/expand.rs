@@ -1,4 +1,4 @@
-//! The expansion of `#[monitored]`.
+//! The expansion of `#[monitored]`, written only for valid arguments and signature.
 //!
 //! A call-site `static` holds the metric handles; a guard created on entry records the call
 //! when it is dropped, so every exit (return, `?`, panic, a dropped future) is counted. The
@@ -11,41 +11,15 @@ use syn::ext::IdentExt;
 use syn::visit_mut::{self, VisitMut};
 use syn::{LitStr, ReturnType, Token, Type};
 
-use crate::attr::{Classifier, Errors, MonitoredArgs};
+use super::parse::{Classifier, MonitoredArgs};
+use crate::args::private_path;
 use crate::item::AnnotatedFn;
 
-/// `enabled`: whether instrumentation is on (the `enabled` feature); off, a valid item is
-/// returned unchanged.
-pub fn monitored(args: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
-    let mut errors = Errors::default();
-    let args = MonitoredArgs::parse(args)
-        .map_err(|err| errors.push(err))
-        .ok();
-    let func = AnnotatedFn::parse(item.clone(), "monitored")
-        .map_err(|err| errors.push(err))
-        .ok();
-    if let Some(func) = &func {
-        func.validate(&mut errors);
-    }
-    match (errors.finish(), args, func) {
-        (Ok(()), Some(args), Some(func)) if enabled => expand(&args, &func),
-        (Ok(()), ..) => item,
-        // Keep the user's item so that rustc and rust-analyzer still see it.
-        (Err(err), ..) => {
-            let error = err.to_compile_error();
-            quote!(#item #error)
-        }
-    }
-}
-
-fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
+pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     let AnnotatedFn {
         attrs, vis, sig, ..
     } = func;
-    let private = match &args.krate {
-        Some(path) => quote!(#path::__private),
-        None => quote!(::vk_monitor::__private),
-    };
+    let private = private_path(args.krate.as_ref());
     let fn_name = LitStr::new(&sig.ident.unraw().to_string(), sig.ident.span());
     let name = args.name.as_ref().unwrap_or(&fn_name);
     let op = match &args.op {
@@ -53,10 +27,10 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         None => quote!("function"),
     };
     // Methods are labelled `Type::method`; the type is known only where `Self` is.
-    let enter = if args.name.is_none() && sig.receiver().is_some() {
-        quote!(__VK_SITE.enter_method::<Self>())
+    let start = if args.name.is_none() && sig.receiver().is_some() {
+        quote!(__VK_SITE.start_method_call::<Self>())
     } else {
-        quote!(__VK_SITE.enter())
+        quote!(__VK_SITE.start_call())
     };
     let tags = args.tags.iter().flatten().map(|(key, value)| {
         let key = key.unraw().to_string();
@@ -88,7 +62,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         let inner = call.args.pop();
         call.args.push(syn::parse_quote! {
             async move {
-                let __vk_guard = #enter;
+                let __vk_guard = #start;
                 let __vk_out = __vk_guard.instrument(#inner).await;
                 #record
             }
@@ -107,7 +81,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
                 }
             };
             quote! {
-                let __vk_guard = #enter;
+                let __vk_guard = #start;
                 let __vk_out = __vk_guard.instrument(async move { #typed #user_body }).await;
                 #record
             }
@@ -115,7 +89,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             // A closure would hide the caller's location from the body, so the body runs
             // inline; only its final value can be classified here.
             quote! {
-                let mut __vk_guard = #enter;
+                let mut __vk_guard = #start;
                 __vk_guard.count_early_exit_as_ok();
                 let __vk_entered = __vk_guard.enter();
                 let __vk_out: #ret = #block;
@@ -125,7 +99,7 @@ fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         } else {
             // The closure turns every `return` and `?` of the body into a value we can classify.
             quote! {
-                let __vk_guard = #enter;
+                let __vk_guard = #start;
                 let __vk_out = __vk_guard.in_scope(move || -> #ret #block);
                 #record
             }
@@ -171,52 +145,4 @@ fn nameable_return_type(output: &ReturnType) -> Type {
     let mut ty = (**ty).clone();
     InferImpl.visit_type_mut(&mut ty);
     ty
-}
-
-#[cfg(test)]
-mod tests {
-    use super::monitored;
-    use quote::quote;
-
-    #[test]
-    fn disabled_emits_the_item_unchanged() {
-        let item = quote! {
-            /// Docs.
-            #[inline]
-            pub async fn load(id: u32) -> Result<u32, String> { Ok(id) }
-        };
-        let out = monitored(quote!(name = "load_call"), item.clone(), false);
-        assert_eq!(out.to_string(), item.to_string());
-    }
-
-    #[test]
-    fn disabled_still_validates_the_arguments() {
-        let item = quote!(
-            fn load() {}
-        );
-        let out = monitored(quote!(nmae = "x"), item.clone(), false).to_string();
-        assert!(
-            out.starts_with(&item.to_string()),
-            "the item is kept: {out}"
-        );
-        assert!(out.contains("compile_error"), "{out}");
-        assert!(out.contains("unknown argument `nmae`"), "{out}");
-    }
-
-    #[test]
-    fn enabled_instruments_through_the_runtime() {
-        let out = monitored(
-            quote!(),
-            quote!(
-                fn load() {}
-            ),
-            true,
-        )
-        .to_string();
-        assert!(out.contains("__VK_SITE"), "{out}");
-        assert!(
-            out.contains(":: vk_monitor :: __private :: CallSite :: new"),
-            "{out}"
-        );
-    }
 }
