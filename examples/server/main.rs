@@ -132,7 +132,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn Error>> {
     let settings = Settings::from_env()?;
     // SENTRY_DSN, ENABLE_METRICS, APM_ENVIRONMENT, HEALTH_SHOW_DETAILS... are read here.
-    let monitor = vk_monitor::MonitorBuilder::new("voice-calls", env!("CARGO_PKG_VERSION"))
+    let monitor = vk_monitor::Monitor::builder("voice-calls", env!("CARGO_PKG_VERSION"))
         .exporter(|exporter| {
             exporter.buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
         })

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::routing::get;
 use vk_monitor::health::{CheckReport, CheckSpec};
-use vk_monitor::{InitError, Monitor, MonitorBuilder, MonitorToken};
+use vk_monitor::{InitError, Monitor, MonitorToken};
 use vk_monitor_tests::{RawResponse, http_get, raw_request, serve};
 
 const TOKEN: &str = "scrape-0123456789-abcdef";
@@ -15,7 +15,7 @@ const TOKEN: &str = "scrape-0123456789-abcdef";
 /// The process's monitor, installed as an application would: admin listener on a free port,
 /// token required there.
 static MONITOR: LazyLock<Monitor> = LazyLock::new(|| {
-    let monitor = MonitorBuilder::new("admin-tests", "1.0.0")
+    let monitor = Monitor::builder("admin-tests", "1.0.0")
         .config(|config| {
             config
                 .metrics_addr("127.0.0.1:0".parse::<SocketAddr>().unwrap())
@@ -44,7 +44,7 @@ fn bearer(token: &str) -> String {
 
 #[tokio::test]
 async fn a_separate_listener_keeps_metrics_off_the_public_port() {
-    let admin = MONITOR.admin_addr().expect("an admin listener");
+    let admin = MONITOR.metrics_addr().expect("an admin listener");
     let public = serve(
         Router::new()
             .route("/hello", get(|| async { "hello" }))
@@ -83,7 +83,7 @@ async fn a_separate_listener_keeps_metrics_off_the_public_port() {
 
 #[tokio::test]
 async fn health_details_need_the_token_or_the_admin_listener() {
-    let admin = MONITOR.admin_addr().unwrap();
+    let admin = MONITOR.metrics_addr().unwrap();
     let public = serve(MONITOR.router()).await;
     let detail = "replica lag 40 s on db-replica-2";
 
@@ -105,7 +105,7 @@ async fn health_details_need_the_token_or_the_admin_listener() {
 #[tokio::test]
 async fn a_token_alone_guards_metrics_on_the_public_port() {
     let exporter = MONITOR.exporter().expect("metrics are on").clone();
-    let guarded = Monitor::new(exporter.clone()).with_token(MonitorToken::new(TOKEN).unwrap());
+    let guarded = Monitor::new(exporter.clone()).require_token(MonitorToken::new(TOKEN).unwrap());
     let public = serve(guarded.router()).await;
     assert_eq!(http_get(public, "/metrics").await.status, 401);
     assert_eq!(
@@ -135,7 +135,7 @@ const PROFILE: &str = "/debug/pprof/profile?seconds=0";
 
 #[tokio::test]
 async fn profiles_are_served_only_where_protected() {
-    let admin = MONITOR.admin_addr().unwrap();
+    let admin = MONITOR.metrics_addr().unwrap();
     assert_eq!(http_get(admin, PROFILE).await.status, 401);
     assert_eq!(get_with(admin, PROFILE, &bearer(TOKEN)).await.status, 400);
     let public = serve(MONITOR.router()).await;
@@ -148,7 +148,7 @@ async fn profiles_are_served_only_where_protected() {
         404,
         "never open on the public port"
     );
-    let guarded = Monitor::new(exporter).with_token(MonitorToken::new(TOKEN).unwrap());
+    let guarded = Monitor::new(exporter).require_token(MonitorToken::new(TOKEN).unwrap());
     let guarded = serve(guarded.router()).await;
     assert_eq!(http_get(guarded, PROFILE).await.status, 401);
     let refused = get_with(guarded, PROFILE, &bearer(TOKEN)).await;
@@ -160,7 +160,7 @@ async fn profiles_are_served_only_where_protected() {
 async fn a_taken_admin_address_fails_start_up_naming_the_variable() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let error = MonitorBuilder::new("admin-tests", "1.0.0")
+    let error = Monitor::builder("admin-tests", "1.0.0")
         .config(|config| config.metrics_addr(addr).enable_metrics(false))
         .install()
         .unwrap_err();

@@ -17,7 +17,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use vk_monitor::health::{CheckFuture, CheckSpec, HealthCheck, HealthRegistry};
-use vk_monitor::{HttpMetricsLayer, monitored};
+use vk_monitor::http::MonitorLayer;
+use vk_monitor::monitored;
 use vk_monitor_tests::{exporter, http_get, serve, value};
 
 /// Keep-alive connections the load keeps busy at once.
@@ -390,7 +391,7 @@ fn hung_and_panicking_health_checks_slow_neither_ready_nor_other_routes() {
             .route("/steady/{n}", get(steady_work))
             .merge(registry.router())
             .merge(exporter().router())
-            .layer(HttpMetricsLayer::new());
+            .layer(MonitorLayer::new());
         let addr = serve(app).await;
 
         let (healthy, healthy_probes) = steady_phase(addr).await;
@@ -519,7 +520,7 @@ fn panicking_handlers_are_answered_500_and_counted_while_the_rest_is_served() {
         let app = Router::new()
             .route("/orders/{n}", get(flaky_order))
             .merge(exporter().router())
-            .layer(HttpMetricsLayer::new());
+            .layer(MonitorLayer::new());
         let addr = serve(app).await;
 
         let load = load(addr, FLAKY_REQUESTS, |n| format!("/orders/{n}")).await;
@@ -644,7 +645,7 @@ fn clients_that_leave_mid_request_are_cancelled_and_leave_no_request_in_flight()
             .route("/slow/{id}", get(slow_report))
             .route("/quick/{n}", get(quick_lookup))
             .merge(exporter().router())
-            .layer(HttpMetricsLayer::new());
+            .layer(MonitorLayer::new());
         let addr = serve(app).await;
 
         let leavers: Vec<_> = (0..LEAVERS)

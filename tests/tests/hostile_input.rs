@@ -12,8 +12,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use sentry::protocol::{Context, TraceContext, Transaction};
-use vk_monitor::http_metrics::UNMATCHED_ROUTE;
-use vk_monitor::{Monitor, MonitorBuilder};
+use vk_monitor::Monitor;
+use vk_monitor::http::UNMATCHED_ROUTE;
 use vk_monitor_tests::{
     RawResponse, Sample, SentryReceiver, http_get, parse_exposition, raw_request,
 };
@@ -51,7 +51,7 @@ fn server() -> &'static Server {
             runtime.block_on(async move {
                 let receiver = SentryReceiver::start().await;
                 let dsn = receiver.dsn.clone();
-                let monitor = MonitorBuilder::new("hostile-input", "1.0.0")
+                let monitor = Monitor::builder("hostile-input", "1.0.0")
                     .config(move |config| {
                         config
                             .sentry_dsn(dsn)

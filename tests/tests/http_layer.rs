@@ -8,7 +8,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vk_monitor::{HttpMetricsLayer, monitored};
+use vk_monitor::http::MonitorLayer;
+use vk_monitor::monitored;
 use vk_monitor_tests::{current, exporter, http_get, http_request, serve};
 
 fn requests(method: &str, route: &str, status: &str) -> f64 {
@@ -52,10 +53,10 @@ async fn layer_and_route_layer_label_route_templates() {
     exporter();
     let nested = Router::new()
         .route("/items/{item}", get(|| async { "item" }))
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let nested_route_layer = Router::new()
         .route("/things/{thing}", get(|| async { "thing" }))
-        .route_layer(HttpMetricsLayer::new());
+        .route_layer(MonitorLayer::new());
     let app = Router::new()
         .route(
             "/calls/{id}",
@@ -64,7 +65,7 @@ async fn layer_and_route_layer_label_route_templates() {
         .nest("/api", nested)
         .nest("/v2", nested_route_layer)
         .merge(exporter().router())
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let addr = serve(app).await;
 
     for id in 1..=3 {
@@ -127,7 +128,7 @@ async fn route_layer_alone_skips_unmatched_requests() {
     exporter();
     let app = Router::new()
         .route("/only-matched/{id}", post(|| async { "ok" }))
-        .route_layer(HttpMetricsLayer::new().exclude("/only-matched/skip"))
+        .route_layer(MonitorLayer::new().exclude("/only-matched/skip"))
         .route("/only-matched/skip", get(|| async { "skipped" }));
     let addr = serve(app).await;
     assert_eq!(
@@ -162,7 +163,7 @@ async fn streamed_bodies_are_timed_to_the_last_byte() {
                 Body::from_stream(chunks)
             }),
         )
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let addr = serve(app).await;
     let response = http_get(addr, "/stream").await;
     assert_eq!((response.status, response.body.len()), (200, 48));
@@ -193,7 +194,7 @@ async fn a_client_that_leaves_is_counted_and_leaves_in_flight() {
                 "too late"
             }),
         )
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let addr = serve(app).await;
     let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
     client
@@ -224,7 +225,7 @@ async fn a_panicking_handler_is_answered_500_and_the_connection_kept() {
     let app = Router::new()
         .route("/crashes", get(crashes))
         .route("/after-crash", get(|| async { "still serving" }))
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let addr = serve(app).await;
     let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
     client

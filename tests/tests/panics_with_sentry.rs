@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use vk_monitor::MonitorBuilder;
+use vk_monitor::Monitor;
 use vk_monitor_tests::http_get;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,7 +18,7 @@ async fn a_panicking_handler_is_answered_at_once_while_sentry_hangs() {
         let held: Vec<_> = silent.incoming().collect();
         drop(held);
     });
-    let monitor = MonitorBuilder::new("panics-with-sentry", "0.0.1")
+    let monitor = Monitor::builder("panics-with-sentry", "0.0.1")
         .config(|config| {
             config
                 .sentry_dsn(format!("http://public@{silent_addr}/42"))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use vk_monitor::{Monitor, MonitorBuilder, monitored};
+use vk_monitor::{Monitor, monitored};
 use vk_monitor_tests::{current, exporter};
 
 #[monitored]
@@ -23,7 +23,7 @@ fn dropped(reason: &str) -> f64 {
 }
 
 fn sentry_at(addr: SocketAddr) -> Monitor {
-    MonitorBuilder::new("sentry-faults", "0.0.1")
+    Monitor::builder("sentry-faults", "0.0.1")
         .config(|config| {
             config
                 .sentry_dsn(format!("http://public@{addr}/42"))

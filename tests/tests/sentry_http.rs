@@ -10,7 +10,8 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::{Context, Transaction};
-use vk_monitor::{HttpMetricsLayer, MonitorBuilder, monitored};
+use vk_monitor::http::MonitorLayer;
+use vk_monitor::{Monitor, monitored};
 use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
@@ -73,7 +74,7 @@ fn trace_of(
 async fn requests_become_transactions_with_their_spans_and_one_event_per_failure() {
     let receiver = SentryReceiver::start().await;
     let dsn = receiver.dsn.clone();
-    let monitor = MonitorBuilder::new("sentry-http", "1.0.0")
+    let monitor = Monitor::builder("sentry-http", "1.0.0")
         .config(move |config| {
             config
                 .sentry_dsn(dsn)
@@ -89,7 +90,7 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         .route("/charge", get(charge))
         .route("/crashes", get(crashes))
         .merge(monitor.router())
-        .layer(HttpMetricsLayer::new());
+        .layer(MonitorLayer::new());
     let addr = serve(app).await;
 
     let traceparent = format!("traceparent: 00-{TRACE}-{PARENT}-01\r\n");

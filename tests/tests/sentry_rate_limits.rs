@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::routing::post;
 use sentry::protocol::EnvelopeItem;
-use vk_monitor::{MonitorBuilder, monitored};
+use vk_monitor::{Monitor, monitored};
 use vk_monitor_tests::{current, exporter};
 
 #[monitored]
@@ -63,7 +63,7 @@ async fn an_exhausted_transaction_quota_stops_transactions_only() {
     );
     let addr = vk_monitor_tests::serve(app).await;
 
-    let monitor = MonitorBuilder::new("sentry-rate-limits", "0.0.1")
+    let monitor = Monitor::builder("sentry-rate-limits", "0.0.1")
         .config(|config| {
             config
                 .sentry_dsn(format!("http://public@{addr}/42"))

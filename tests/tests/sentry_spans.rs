@@ -8,7 +8,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use sentry::protocol::{Event, Transaction};
-use vk_monitor::{MonitorBuilder, MonitoredError, monitored};
+use vk_monitor::{Monitor, MonitoredError, monitored};
 use vk_monitor_tests::SentryReceiver;
 
 #[derive(Debug)]
@@ -90,7 +90,7 @@ fn calls_become_transactions_spans_and_error_events() {
         .build()
         .unwrap();
     let receiver = runtime.block_on(SentryReceiver::start());
-    let monitor = MonitorBuilder::new("sentry-spans", "3.1.4")
+    let monitor = Monitor::builder("sentry-spans", "3.1.4")
         .config(|config| {
             config
                 .sentry_dsn(receiver.dsn.clone())

@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use vk_monitor::MonitorBuilder;
+use vk_monitor::Monitor;
 use vk_monitor_tests::SentryReceiver;
 
 fn monitor_for(dsn: String) -> vk_monitor::Monitor {
-    MonitorBuilder::new("sentry-test", "1.2.3")
+    Monitor::builder("sentry-test", "1.2.3")
         .config(|config| {
             config
                 .sentry_dsn(dsn)
@@ -65,7 +65,7 @@ fn events_reach_the_endpoint_and_flushing_never_hangs() {
 
 #[tokio::test]
 async fn metrics_off_serves_no_metrics_route_and_keeps_health() {
-    let monitor = MonitorBuilder::new("metrics-off", "0.1.0")
+    let monitor = Monitor::builder("metrics-off", "0.1.0")
         .config(|config| config.enable_metrics(false))
         .install()
         .unwrap();

@@ -25,7 +25,7 @@ use std::time::Instant;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use metrics::{counter, gauge, histogram};
-use vk_monitor::{Exporter, Monitor, MonitorBuilder, monitored};
+use vk_monitor::{Exporter, Monitor, monitored};
 
 // The sync fns are `#[inline(never)]` so that each variant makes a real call, as across crates.
 
@@ -183,7 +183,7 @@ const UNREACHABLE_DSN: &str = "http://public@127.0.0.1:9/1";
 /// Starts a Sentry client with every call sampled out, metrics left to the exporter already
 /// installed. Everything is set in code, so the environment and `.env` change nothing.
 fn sentry_sampled_out() -> Monitor {
-    let monitor = MonitorBuilder::new("overhead", "0.0.0")
+    let monitor = Monitor::builder("overhead", "0.0.0")
         .config(|config| {
             config
                 .enable_metrics(false)

@@ -60,7 +60,7 @@ use pprof::protos::Message as _;
 use pprof::{ProfilerGuard, ProfilerGuardBuilder};
 
 /// The route [`router`] serves.
-pub const PATH: &str = "/debug/pprof/profile";
+pub const PATH: &str = crate::routes::PROFILE;
 
 const SECONDS: RangeInclusive<u64> = 1..=60;
 const DEFAULT_SECONDS: u64 = 30;

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::check::{CheckKind, HealthStatus};
 use super::registry::{HealthRegistry, HealthReport};
 use crate::admin::MonitorToken;
+use crate::{routes, service_info};
 
 /// The media type of the health-check response format.
 pub const HEALTH_CONTENT_TYPE: &str = "application/health+json";
@@ -62,9 +63,9 @@ impl HealthRegistry {
             })
         };
         Router::new()
-            .route("/health", route(CheckKind::Liveness))
-            .route("/ready", route(CheckKind::Readiness))
-            .route("/startup", route(CheckKind::Startup))
+            .route(routes::HEALTH, route(CheckKind::Liveness))
+            .route(routes::READY, route(CheckKind::Readiness))
+            .route(routes::STARTUP, route(CheckKind::Startup))
     }
 
     fn response(&self, kind: CheckKind, report: &HealthReport, details: bool) -> Response {
@@ -86,15 +87,8 @@ impl HealthRegistry {
 
     /// The response body for `report`.
     pub fn body(&self, kind: CheckKind, report: &HealthReport, details: bool) -> Value {
-        let info = crate::exporter::build_info();
-        let (service, version, environment) = match info {
-            Some(info) => (&*info.service, &*info.version, &*info.environment),
-            None => ("unknown_service", "unknown", "development"),
-        };
-        let release = match info.and_then(|info| info.release.as_deref()) {
-            Some(release) => release.to_owned(),
-            None => format!("{service}@{version}"),
-        };
+        let info = service_info::get();
+        let service = &info.service;
         let mut checks = Map::new();
         for check in &report.checks {
             let time = rfc3339(check.time);
@@ -124,11 +118,11 @@ impl HealthRegistry {
         }
         json!({
             "status": report.status.as_str(),
-            "version": version,
-            "releaseId": release,
+            "version": info.version,
+            "releaseId": info.release,
             "serviceId": service,
             "description": format!("{} of {service}", kind.as_str()),
-            "environment": environment,
+            "environment": info.environment,
             "rustVersion": RUST_VERSION,
             "uptime": self.uptime().as_secs_f64(),
             "checks": checks,

@@ -26,6 +26,7 @@
 //! Every run updates `health_check_up{check, kind}` (1 for pass or warn, 0 for fail) and
 //! `health_check_duration_seconds{check, kind}`.
 
+pub(crate) mod annotated;
 mod check;
 mod endpoint;
 mod registry;
@@ -36,70 +37,3 @@ pub use check::{
 pub(crate) use endpoint::Details;
 pub use endpoint::HEALTH_CONTENT_TYPE;
 pub use registry::{CheckResult, HealthRegistry, HealthReport, aggregate};
-
-#[doc(hidden)]
-pub use registry::AnnotatedCheck;
-
-/// Runs an async `#[health_check]` function.
-#[doc(hidden)]
-pub fn run_async<F, R>(future: F) -> CheckFuture<'static>
-where
-    F: std::future::Future<Output = R> + Send + 'static,
-    R: IntoCheckReport,
-{
-    Box::pin(async move { future.await.into_check_report() })
-}
-
-/// Runs a sync `#[health_check]` function on the blocking pool, so a check that blocks cannot
-/// stall the server, and its timeout still applies. A blocking thread cannot be cancelled: while
-/// a run has not returned, the next ones fail at once instead of taking another thread each,
-/// so a check stuck for good holds one thread, not the whole pool.
-#[doc(hidden)]
-pub fn run_blocking<R>(check: fn() -> R) -> CheckFuture<'static>
-where
-    R: IntoCheckReport + Send + 'static,
-{
-    Box::pin(async move {
-        // The function's address identifies the check.
-        let Some(running) = BlockingRun::start(check as usize) else {
-            return CheckReport::fail(
-                "the previous run has not returned yet; no other is started until it does",
-            );
-        };
-        let run = tokio::task::spawn_blocking(move || {
-            let _running = running;
-            check()
-        });
-        match run.await {
-            Ok(result) => result.into_check_report(),
-            Err(error) => CheckReport::fail(format!("the check did not complete: {error}")),
-        }
-    })
-}
-
-/// Sync checks with a run on a blocking thread; the mark is removed when that run returns.
-static BLOCKING_RUNS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-
-struct BlockingRun(usize);
-
-impl BlockingRun {
-    fn start(check: usize) -> Option<Self> {
-        let mut runs = BLOCKING_RUNS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if runs.contains(&check) {
-            return None;
-        }
-        runs.push(check);
-        Some(BlockingRun(check))
-    }
-}
-
-impl Drop for BlockingRun {
-    fn drop(&mut self) {
-        BLOCKING_RUNS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|&check| check != self.0);
-    }
-}

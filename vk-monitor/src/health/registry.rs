@@ -1,23 +1,19 @@
 //! The registry: runs the checks of a kind concurrently, each under its timeout and with its
 //! panics caught, caches the result briefly and shares one run among concurrent probes.
 
-use std::any::Any;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::Gauge;
 
+use super::annotated::AnnotatedCheck;
 use super::check::{CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus};
-use crate::call_site::recording;
-use crate::histogram::{self, Histogram};
-use crate::metric_names::{
+use crate::catch_panic::{self, CatchPanic};
+use crate::metrics::names::{
     HEALTH_CHECK_DURATION_HELP, HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP,
 };
+use crate::metrics::{Histogram, histogram, is_recording};
 
 /// One check's result in a report.
 #[derive(Clone, Debug)]
@@ -154,18 +150,6 @@ impl Default for HealthRegistry {
     }
 }
 
-/// A `#[health_check]` function, collected at link time.
-#[doc(hidden)]
-pub struct AnnotatedCheck {
-    pub name: &'static str,
-    pub kind: CheckKind,
-    pub timeout_ms: u64,
-    pub critical: bool,
-    pub run: fn() -> super::check::CheckFuture<'static>,
-}
-
-inventory::collect!(AnnotatedCheck);
-
 impl HealthRegistry {
     /// The default interval results are reused for.
     pub const DEFAULT_CACHE: Duration = Duration::from_secs(1);
@@ -198,10 +182,8 @@ impl HealthRegistry {
     /// Adds every `#[health_check]` function linked into the binary.
     pub fn register_annotated(&self) {
         for annotated in inventory::iter::<AnnotatedCheck> {
-            let spec = CheckSpec::new(annotated.name, annotated.kind)
-                .timeout(Duration::from_millis(annotated.timeout_ms))
-                .critical(annotated.critical);
-            self.register(spec, AnnotatedRun(annotated.run));
+            let (spec, check) = annotated.registration();
+            self.register(spec, check);
         }
     }
 
@@ -351,16 +333,17 @@ async fn run_one(registered: &Registered) -> CheckResult {
     let start = Instant::now();
     // `check` is the check's own code too, run before there is a future to poll: a panic in
     // it is caught like one while polling, or it would fail the whole probe.
-    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| registered.check.check())) {
-        Ok(check) => tokio::time::timeout(spec.timeout, CatchPanic(check)).await,
+    let outcome = match catch_panic::call(|| registered.check.check()) {
+        Ok(check) => tokio::time::timeout(spec.timeout, CatchPanic::new(check)).await,
         Err(panic) => Ok(Err(panic)),
     };
     let duration = start.elapsed();
     let report = match outcome {
         Ok(Ok(report)) => report,
-        Ok(Err(panic)) => {
-            CheckReport::fail(format!("the check panicked: {}", panic_message(&*panic)))
-        }
+        Ok(Err(panic)) => CheckReport::fail(format!(
+            "the check panicked: {}",
+            catch_panic::message(&panic)
+        )),
         Err(_) => CheckReport::fail(format!("the check timed out after {:?}", spec.timeout)),
     };
     record_metrics(registered, report.status, duration);
@@ -375,7 +358,7 @@ async fn run_one(registered: &Registered) -> CheckResult {
 }
 
 fn record_metrics(registered: &Registered, status: HealthStatus, duration: Duration) {
-    if !recording() {
+    if !is_recording() {
         return;
     }
     let (up, seconds) = registered.metrics.get_or_init(|| {
@@ -397,39 +380,6 @@ fn record_metrics(registered: &Registered, status: HealthStatus, duration: Durat
         1.0
     });
     seconds.record(duration);
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a non-string payload")
-}
-
-/// Turns a panic while polling into an error, so one bad check cannot take the probe down.
-struct CatchPanic<F>(F);
-
-impl<F: Future + Unpin> Future for CatchPanic<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.0;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
-}
-
-/// A `#[health_check]` function as a [`HealthCheck`].
-struct AnnotatedRun(fn() -> super::check::CheckFuture<'static>);
-
-impl HealthCheck for AnnotatedRun {
-    fn check(&self) -> super::check::CheckFuture<'_> {
-        (self.0)()
-    }
 }
 
 #[cfg(test)]

@@ -4,36 +4,22 @@
 //! first call after the exporter is installed, then reused: the steady state is a few atomic
 //! operations and two clock reads, with no registry lookup, label hashing or allocation.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
 use quanta::Instant;
+use sentry::protocol::{Event, SpanStatus};
 
-use crate::histogram::{self, Histogram};
-use crate::in_flight::InFlight;
-use crate::metric_names::{
+use super::outcome::Outcome;
+use super::type_name::short_name_of;
+use crate::metrics::names::{
     FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
     FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
-use crate::outcome::Outcome;
-use crate::spans;
-use sentry::protocol::{Event, SpanStatus};
-
-/// Set once a recorder is installed. Until then call sites record nothing and cache nothing,
-/// so a function called before installation still records every call after it.
-static RECORDING: AtomicBool = AtomicBool::new(false);
-
-pub(crate) fn start_recording() {
-    RECORDING.store(true, Ordering::Release);
-}
-
-/// Whether a recorder is installed; until then handles must not be cached.
-#[inline]
-pub(crate) fn recording() -> bool {
-    RECORDING.load(Ordering::Acquire)
-}
+use crate::metrics::{Histogram, InFlight, histogram, is_recording};
+use crate::sentry::{events, spans, state};
 
 /// The `result` label of a finished call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +69,7 @@ struct SiteHandles {
     calls: [Counter; 4],
 }
 
-#[doc(hidden)]
+/// The `static` each `#[monitored]` function owns.
 pub struct CallSite {
     name: &'static str,
     module: &'static str,
@@ -105,6 +91,8 @@ pub struct CallSite {
 }
 
 impl CallSite {
+    /// A site labelled `name` (or `Type::name` for methods) in `module`, whose spans have the
+    /// operation `op` and, with its error events, the `tags`.
     pub const fn new(
         name: &'static str,
         module: &'static str,
@@ -126,22 +114,22 @@ impl CallSite {
 
     /// Starts recording a call of a free function: `function` is the fn name.
     #[inline]
-    pub fn enter(&'static self) -> CallGuard {
-        self.enter_labelled(|| SharedString::const_str(self.name))
+    pub fn start_call(&'static self) -> CallGuard {
+        self.start_labelled(|| SharedString::const_str(self.name))
     }
 
     /// Starts recording a call of a method of `T`: `function` is `T::method`.
     #[inline]
-    pub fn enter_method<T: ?Sized>(&'static self) -> CallGuard {
-        self.enter_labelled(|| {
-            let owner = short_type_name(std::any::type_name::<T>());
+    pub fn start_method_call<T: ?Sized>(&'static self) -> CallGuard {
+        self.start_labelled(|| {
+            let owner = short_name_of::<T>();
             SharedString::from(format!("{owner}::{}", self.name))
         })
     }
 
     #[inline]
-    fn enter_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
-        let (metrics_on, sentry_on) = (recording(), spans::active());
+    fn start_labelled(&'static self, function: impl FnOnce() -> SharedString) -> CallGuard {
+        let (metrics_on, sentry_on) = (is_recording(), state::active());
         if !metrics_on && !sentry_on {
             return CallGuard::idle(self);
         }
@@ -257,17 +245,6 @@ impl CallSite {
     }
 }
 
-/// `my_crate::api::Repo<T>` → `Repo`: a label value that is short and the same for every
-/// instantiation of a generic type.
-fn short_type_name(full: &str) -> &str {
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::")
-        .next()
-        .unwrap_or(base)
-        .trim_start_matches(['&', '*'])
-        .trim_start_matches("mut ")
-}
-
 struct ActiveCall {
     handles: &'static SiteHandles,
     start: Instant,
@@ -275,7 +252,6 @@ struct ActiveCall {
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
 /// panic (the thread is unwinding) or a cancellation (the future was dropped) without one.
-#[doc(hidden)]
 #[must_use = "the call is recorded when the guard is dropped"]
 pub struct CallGuard {
     site: &'static CallSite,
@@ -335,7 +311,7 @@ impl CallGuard {
             event.tags.insert((*key).to_owned(), (*value).to_owned());
         }
         let function = site.label.get().map_or(site.name, |label| label);
-        spans::capture(event, function, site.module, self.span.as_deref());
+        events::capture(event, function, site.module, self.span.as_deref());
     }
 
     /// For bodies that run inline (`#[track_caller]` fns): leaving without a value is an early
@@ -409,24 +385,5 @@ impl ActiveCall {
         self.handles.calls[result as usize].increment(1);
         site.duration(self.handles, result).record(elapsed);
         self.handles.in_flight.exit();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_type_name;
-
-    #[test]
-    fn type_names_are_shortened_to_the_bare_type() {
-        assert_eq!(
-            short_type_name("app::repo::CallRepository"),
-            "CallRepository"
-        );
-        assert_eq!(
-            short_type_name("app::Cache<alloc::string::String, u8>"),
-            "Cache"
-        );
-        assert_eq!(short_type_name("&app::Service"), "Service");
-        assert_eq!(short_type_name("Plain"), "Plain");
     }
 }

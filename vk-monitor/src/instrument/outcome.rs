@@ -3,6 +3,8 @@
 
 use http::{Response, StatusCode};
 
+use crate::status;
+
 /// The outcome of a call that returned a value.
 ///
 /// Panics and dropped futures are not values; the call guard records them itself.
@@ -20,6 +22,29 @@ pub enum Outcome {
 impl Outcome {
     /// An error of the default kind, `"error"`.
     pub const ERROR: Outcome = Outcome::Error { kind: "error" };
+
+    /// The outcome of a call that answered with `code`: an error of kind `server_error`
+    /// when it is 5xx.
+    pub(crate) fn of_status(code: StatusCode) -> Self {
+        if status::is_failure(code.as_u16()) {
+            Outcome::Error {
+                kind: status::SERVER_ERROR,
+            }
+        } else {
+            Outcome::Ok
+        }
+    }
+
+    /// The outcome of a call that returned `error` in `Err`.
+    pub(crate) fn of_error<E: MonitoredError + ?Sized>(error: &E) -> Self {
+        if error.is_error() {
+            Outcome::Error {
+                kind: error.error_kind(),
+            }
+        } else {
+            Outcome::Ok
+        }
+    }
 
     /// `Ok` when `ok` holds, the default error otherwise (for `#[monitored(ok_if = ..)]`).
     #[inline]
@@ -94,39 +119,16 @@ pub trait MonitoredError {
     fn error_kind(&self) -> &'static str {
         "error"
     }
-
-    /// The outcome of a call that returned this value in `Err`.
-    #[doc(hidden)]
-    fn outcome(&self) -> Outcome {
-        if self.is_error() {
-            Outcome::Error {
-                kind: self.error_kind(),
-            }
-        } else {
-            Outcome::Ok
-        }
-    }
-}
-
-/// A status of 5xx is a server error; anything else is an answer the server meant to give.
-fn status_outcome(status: StatusCode) -> Outcome {
-    if status.is_server_error() {
-        Outcome::Error {
-            kind: "server_error",
-        }
-    } else {
-        Outcome::Ok
-    }
 }
 
 /// Values that carry an HTTP status: an error when it is 5xx, as in `Err(StatusCode::NOT_FOUND)`
 /// (not an error) or `Err((StatusCode::BAD_GATEWAY, "..."))` (an error).
 impl MonitoredError for StatusCode {
     fn is_error(&self) -> bool {
-        self.is_server_error()
+        status::is_failure(self.as_u16())
     }
     fn error_kind(&self) -> &'static str {
-        "server_error"
+        status::SERVER_ERROR
     }
 }
 
@@ -135,133 +137,15 @@ impl<T> MonitoredError for (StatusCode, T) {
         self.0.is_error()
     }
     fn error_kind(&self) -> &'static str {
-        "server_error"
+        status::SERVER_ERROR
     }
 }
 
 impl<B> MonitoredError for Response<B> {
     fn is_error(&self) -> bool {
-        self.status().is_server_error()
+        self.status().is_error()
     }
     fn error_kind(&self) -> &'static str {
-        "server_error"
-    }
-}
-
-/// Autoref specialization over the return type. The expansion calls
-/// `(&&&&Probe(&value)).__vk_outcome()`; method lookup takes the impl with the most references
-/// whose bounds hold, so each shape gets its rule without any bound on the user's types.
-#[doc(hidden)]
-#[allow(missing_docs)] // support for the expansion, reached through `__private`
-pub mod probe {
-    use super::{MonitoredError, Outcome, Response, StatusCode, status_outcome};
-
-    pub struct Probe<'a, T: ?Sized>(pub &'a T);
-
-    // By hand: a derive would require `T: Copy`. The least specific impl takes `Probe` by
-    // value, which method lookup reaches through the references by copying it.
-    impl<T: ?Sized> Clone for Probe<'_, T> {
-        fn clone(&self) -> Self {
-            *self
-        }
-    }
-    impl<T: ?Sized> Copy for Probe<'_, T> {}
-
-    /// Return values that carry a status (responses, status codes, `(StatusCode, T)`).
-    pub trait StatusValue {
-        fn status_outcome(&self) -> Outcome;
-    }
-    impl StatusValue for StatusCode {
-        fn status_outcome(&self) -> Outcome {
-            status_outcome(*self)
-        }
-    }
-    impl<T> StatusValue for (StatusCode, T) {
-        fn status_outcome(&self) -> Outcome {
-            status_outcome(self.0)
-        }
-    }
-    impl<B> StatusValue for Response<B> {
-        fn status_outcome(&self) -> Outcome {
-            status_outcome(self.status())
-        }
-    }
-
-    /// `Result<T, E>`, `T` with a status, `E: MonitoredError`.
-    pub trait ByValueAndError {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T: StatusValue, E: MonitoredError> ByValueAndError for &&&&Probe<'_, Result<T, E>> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            match self.0 {
-                Ok(value) => value.status_outcome(),
-                Err(error) => error.outcome(),
-            }
-        }
-    }
-
-    /// `Result<T, E>`, `T` with a status, any `E`.
-    pub trait ByValueOnly {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T: StatusValue, E> ByValueOnly for &&&Probe<'_, Result<T, E>> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            match self.0 {
-                Ok(value) => value.status_outcome(),
-                Err(_) => Outcome::ERROR,
-            }
-        }
-    }
-
-    /// `Result<T, E>` with `E: MonitoredError`, any `T`.
-    pub trait ByErrorOnly {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T, E: MonitoredError> ByErrorOnly for &&Probe<'_, Result<T, E>> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            match self.0 {
-                Ok(_) => Outcome::Ok,
-                Err(error) => error.outcome(),
-            }
-        }
-    }
-
-    /// A bare value with a status.
-    pub trait ByStatus {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T: StatusValue> ByStatus for &&Probe<'_, T> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            self.0.status_outcome()
-        }
-    }
-
-    /// Any `Result<T, E>`.
-    pub trait ByResultOnly {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T, E> ByResultOnly for &Probe<'_, Result<T, E>> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            match self.0 {
-                Ok(_) => Outcome::Ok,
-                Err(_) => Outcome::ERROR,
-            }
-        }
-    }
-
-    /// Anything else.
-    pub trait ByDefault {
-        fn __vk_outcome(self) -> Outcome;
-    }
-    impl<T: ?Sized> ByDefault for Probe<'_, T> {
-        #[inline]
-        fn __vk_outcome(self) -> Outcome {
-            Outcome::Ok
-        }
+        status::SERVER_ERROR
     }
 }

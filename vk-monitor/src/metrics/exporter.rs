@@ -12,39 +12,16 @@ use axum::routing::get;
 use http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::metric_names::{self, BUILD_INFO};
+use super::names::{self, BUILD_INFO};
+use super::recording::{self, BucketConfig, DEFAULT_BUCKETS};
+use super::{histogram, in_flight};
+use crate::routes;
+use crate::service_info::{self, ServiceInfo};
 
 /// The `Content-Type` of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Histogram buckets, in seconds, for every histogram without its own: from 0.5 ms, for fast
-/// function calls, to 10 s, for slow requests.
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
 static INSTALLED: OnceLock<Exporter> = OnceLock::new();
-
-/// What `build_info` says, for the other endpoints that name the service.
-#[derive(Debug)]
-pub(crate) struct BuildInfo {
-    pub(crate) service: Cow<'static, str>,
-    pub(crate) version: Cow<'static, str>,
-    pub(crate) environment: Cow<'static, str>,
-    pub(crate) release: Option<Cow<'static, str>>,
-}
-
-static BUILD_INFO_LABELS: OnceLock<BuildInfo> = OnceLock::new();
-
-/// The installed exporter's service, version and environment.
-pub(crate) fn build_info() -> Option<&'static BuildInfo> {
-    BUILD_INFO_LABELS.get()
-}
-
-/// Names the service for the health endpoints when no exporter is installed (metrics off).
-pub(crate) fn set_build_info(info: BuildInfo) {
-    let _ = BUILD_INFO_LABELS.set(info);
-}
 
 /// The installed Prometheus exporter. Cheap to clone.
 ///
@@ -107,9 +84,9 @@ impl Exporter {
         if let Some(process) = &self.inner.process {
             process.collect();
         }
-        crate::in_flight::publish();
+        in_flight::publish();
         let mut exposition = self.inner.handle.render();
-        crate::histogram::render(&mut exposition);
+        histogram::render(&mut exposition);
         exposition
     }
 
@@ -119,7 +96,10 @@ impl Exporter {
         S: Clone + Send + Sync + 'static,
     {
         let exporter = self.clone();
-        Router::new().route("/metrics", get(move || async move { exporter.response() }))
+        Router::new().route(
+            routes::METRICS,
+            get(move || async move { exporter.response() }),
+        )
     }
 
     /// The `/metrics` response: the exposition with its versioned content type.
@@ -259,13 +239,13 @@ impl ExporterBuilder {
             })
             .map_err(ExporterError::UpkeepThread)?;
 
-        metric_names::describe();
-        let info = BUILD_INFO_LABELS.get_or_init(|| BuildInfo {
-            service: self.service.unwrap_or_else(executable_name),
-            version: self.version,
-            environment: self.environment,
-            release: self.release,
-        });
+        names::describe();
+        let info = service_info::set(ServiceInfo::new(
+            self.service.unwrap_or_else(service_info::executable_name),
+            self.version,
+            self.environment,
+            self.release,
+        ));
         metrics::gauge!(
             BUILD_INFO,
             "service" => info.service.clone(),
@@ -282,27 +262,16 @@ impl ExporterBuilder {
         // Calibrate the call-site clock now rather than in the first monitored call.
         let _ = quanta::Instant::now();
 
-        crate::histogram::configure(crate::histogram::BucketConfig {
-            default: self.buckets,
-            per_metric: self.metric_buckets,
-        });
         let exporter = Exporter {
             inner: Arc::new(Inner { handle, process }),
         };
         let _ = INSTALLED.set(exporter.clone());
-        crate::call_site::start_recording();
+        recording::start(BucketConfig {
+            default: self.buckets,
+            per_metric: self.metric_buckets,
+        });
         Ok(exporter)
     }
-}
-
-fn executable_name() -> Cow<'static, str> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|path| {
-            path.file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-        })
-        .map_or(Cow::Borrowed("unknown_service"), Cow::Owned)
 }
 
 fn validate_buckets(metric: Option<&str>, bounds: &[f64]) -> Result<(), ExporterError> {

@@ -9,21 +9,10 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// Bucket bounds, in seconds: the default and per-metric overrides, set once by the exporter.
-#[derive(Clone, Debug)]
-pub(crate) struct BucketConfig {
-    pub(crate) default: Vec<f64>,
-    pub(crate) per_metric: Vec<(String, Vec<f64>)>,
-}
-
-static BUCKETS: OnceLock<BucketConfig> = OnceLock::new();
-
-pub(crate) fn configure(config: BucketConfig) {
-    let _ = BUCKETS.set(config);
-}
+use super::recording::buckets_for;
 
 /// One histogram series: cumulative counts are derived at render time.
 pub(crate) struct Histogram {
@@ -68,7 +57,7 @@ struct Series {
 struct Family {
     name: &'static str,
     help: &'static str,
-    bounds: Vec<f64>,
+    bounds: &'static [f64],
     series: Vec<Series>,
 }
 
@@ -81,15 +70,7 @@ pub(crate) fn register(
     help: &'static str,
     labels: &[(&str, &str)],
 ) -> &'static Histogram {
-    let config = BUCKETS.get_or_init(|| BucketConfig {
-        default: crate::exporter::DEFAULT_BUCKETS.to_vec(),
-        per_metric: Vec::new(),
-    });
-    let bounds = config
-        .per_metric
-        .iter()
-        .find(|(metric, _)| metric == name)
-        .map_or(&config.default, |(_, bounds)| bounds);
+    let bounds = buckets_for(name);
     let histogram: &'static Histogram = Box::leak(Box::new(Histogram::new(bounds)));
     let mut rendered = String::new();
     for (i, (key, value)) in labels.iter().enumerate() {
@@ -106,7 +87,7 @@ pub(crate) fn register(
         None => families.push(Family {
             name,
             help,
-            bounds: bounds.clone(),
+            bounds,
             series: vec![series],
         }),
     }
@@ -130,7 +111,7 @@ pub(crate) fn render(out: &mut String) {
         for series in &family.series {
             let labels = &series.labels;
             let mut cumulative = 0;
-            for (bucket, bound) in series.histogram.buckets.iter().zip(&family.bounds) {
+            for (bucket, bound) in series.histogram.buckets.iter().zip(family.bounds) {
                 cumulative += bucket.load(Ordering::Relaxed);
                 let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
             }

@@ -1,21 +1,23 @@
 //! The entry point: [`Monitor`] ties the exporter, the monitoring routes, the HTTP layer and
-//! the health registry together, so an application wires everything in three lines.
+//! the health registry together, so an application wires everything in three lines;
+//! [`MonitorBuilder`] installs it, and [`init!`](crate::init) is the one-line form.
+
+mod builder;
+mod error;
 
 use std::fmt;
-use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 
 use crate::admin::{self, MonitorToken};
-use crate::config::{ConfigBuilder, ConfigError};
-use crate::exporter::{Exporter, ExporterBuilder, ExporterError};
-use crate::health::Details;
-use crate::health::HealthRegistry;
-use crate::http_metrics::HttpMetricsLayer;
-use crate::sentry_client::SentryGuard;
+use crate::health::{Details, HealthRegistry};
+use crate::http::MonitorLayer;
+use crate::metrics::Exporter;
+use crate::sentry::client::SentryGuard;
+pub use builder::MonitorBuilder;
+pub use error::InitError;
 
 /// Everything an axum application mounts: the monitoring routes and the HTTP metrics layer;
 /// and what it keeps alive: the Sentry client, flushed when the last clone is dropped.
@@ -56,11 +58,11 @@ use crate::sentry_client::SentryGuard;
 #[derive(Clone)]
 pub struct Monitor {
     exporter: Option<Exporter>,
-    layer: HttpMetricsLayer,
+    layer: MonitorLayer,
     health: HealthRegistry,
     sentry: Option<SentryGuard>,
     token: Option<MonitorToken>,
-    admin_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl fmt::Debug for Monitor {
@@ -70,34 +72,36 @@ impl fmt::Debug for Monitor {
             .field("sentry", &self.sentry.is_some())
             .field("health", &self.health)
             .field("token", &self.token.is_some())
-            .field("admin_addr", &self.admin_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
 
 impl Monitor {
+    /// Starts configuring the monitor of the application `name` at `version`; [`init!`]
+    /// calls it with the calling crate's name and version.
+    ///
+    /// [`init!`]: crate::init
+    pub fn builder(name: &'static str, version: &'static str) -> MonitorBuilder {
+        MonitorBuilder::new(name, version)
+    }
+
     /// A monitor around an installed exporter, with the default HTTP layer, the global health
     /// registry (every `#[health_check]` function of the binary) and no Sentry client.
     pub fn new(exporter: Exporter) -> Self {
         Monitor {
             exporter: Some(exporter),
-            layer: HttpMetricsLayer::new(),
+            layer: MonitorLayer::new(),
             health: HealthRegistry::global().clone(),
             sentry: None,
             token: None,
-            admin_addr: None,
+            metrics_addr: None,
         }
     }
 
     /// Requires `Authorization: Bearer <token>` on the admin routes (`MONITOR_TOKEN`).
-    pub fn with_token(mut self, token: MonitorToken) -> Self {
+    pub fn require_token(mut self, token: MonitorToken) -> Self {
         self.token = Some(token);
-        self
-    }
-
-    /// Replaces the HTTP layer, for example to exclude more routes.
-    pub fn with_layer(mut self, layer: HttpMetricsLayer) -> Self {
-        self.layer = layer;
         self
     }
 
@@ -114,7 +118,7 @@ impl Monitor {
             None => Details::Configured,
         };
         let health = self.health.routes(details);
-        if self.admin_addr.is_some() {
+        if self.metrics_addr.is_some() {
             return health;
         }
         health.merge(admin::guard(self.admin_routes(false), self.token.as_ref()))
@@ -146,18 +150,19 @@ impl Monitor {
         };
         #[cfg(feature = "profiling")]
         if on_admin_listener || self.token.is_some() {
-            return routes.merge(crate::profiling::router());
+            return routes.merge(crate::admin::profiling::router());
         }
         routes
     }
 
-    /// Where the admin listener (`METRICS_ADDR`) accepts connections; `None` without one.
-    pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin_addr
+    /// Where the listener of the admin routes (`METRICS_ADDR`) accepts connections; `None`
+    /// without one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
-    /// The HTTP metrics layer, for `Router::layer` or `Router::route_layer`.
-    pub fn layer(&self) -> HttpMetricsLayer {
+    /// The HTTP layer, for `Router::layer` or `Router::route_layer`.
+    pub fn layer(&self) -> MonitorLayer {
         self.layer.clone()
     }
 
@@ -188,222 +193,4 @@ impl Monitor {
     pub fn shutdown(&self) {
         self.health.shutdown();
     }
-}
-
-/// Configures and installs a [`Monitor`]; [`builder!`](crate::builder) starts one with the
-/// calling crate's name and version.
-///
-/// ```
-/// # fn main() -> Result<(), vk_monitor::InitError> {
-/// let monitor = vk_monitor::builder!()
-///     .config(|config| config.environment("staging").traces_sample_rate(0.25))
-///     .exporter(|exporter| exporter.buckets_for("voice_call_duration_seconds", &[1.0, 60.0]))
-///     .ignore_error("ConnectionReset")
-///     .install()?;
-///
-/// let exposition = monitor.exporter().expect("metrics are on by default").render();
-/// assert!(exposition.contains(r#"environment="staging""#));
-/// # Ok(()) }
-/// ```
-#[must_use = "nothing is installed until `install` is called"]
-pub struct MonitorBuilder {
-    name: &'static str,
-    version: &'static str,
-    config: ConfigBuilder,
-    exporter: Box<dyn FnOnce(ExporterBuilder) -> ExporterBuilder>,
-    ignore_errors: Vec<String>,
-}
-
-impl MonitorBuilder {
-    /// A builder for the application `name` at `version` (use [`builder!`](crate::builder)).
-    pub fn new(name: &'static str, version: &'static str) -> Self {
-        MonitorBuilder {
-            name,
-            version,
-            config: ConfigBuilder::default(),
-            exporter: Box::new(|exporter| exporter),
-            ignore_errors: Vec::new(),
-        }
-    }
-
-    /// Sets configuration in code; it wins over the environment.
-    pub fn config(mut self, configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
-        self.config = configure(self.config);
-        self
-    }
-
-    /// Adjusts the exporter (buckets, service name...) before it is installed.
-    pub fn exporter(
-        mut self,
-        configure: impl FnOnce(ExporterBuilder) -> ExporterBuilder + 'static,
-    ) -> Self {
-        self.exporter = Box::new(configure);
-        self
-    }
-
-    /// Never sends errors whose type or message contains `pattern` to Sentry.
-    pub fn ignore_error(mut self, pattern: impl Into<String>) -> Self {
-        self.ignore_errors.push(pattern.into());
-        self
-    }
-
-    /// Reads the configuration, installs the exporter (unless metrics are disabled) and starts
-    /// the Sentry client (when a DSN is set). Warnings about accepted but ineffective settings
-    /// are printed once, to standard error.
-    pub fn install(self) -> Result<Monitor, InitError> {
-        let config = self.config.from_env()?;
-        for warning in &config.warnings {
-            eprintln!("vk-monitor: warning: {warning}");
-        }
-        // Before anything global is installed: a taken port fails start-up with no side effects.
-        let admin_listener = config
-            .metrics_addr
-            .map(|addr| admin::bind(addr).map_err(|error| InitError::Listen { addr, error }))
-            .transpose()?;
-        let release = config
-            .release
-            .clone()
-            .unwrap_or_else(|| format!("{}@{}", self.name, self.version));
-        let exporter = if config.enable_metrics {
-            let builder = Exporter::builder()
-                .service(self.name)
-                .version(
-                    config
-                        .release
-                        .clone()
-                        .unwrap_or_else(|| self.version.to_owned()),
-                )
-                .environment(config.environment.clone())
-                .release(release.clone());
-            Some((self.exporter)(builder).install()?)
-        } else {
-            crate::exporter::set_build_info(crate::exporter::BuildInfo {
-                service: self.name.into(),
-                version: config
-                    .release
-                    .clone()
-                    .unwrap_or_else(|| self.version.to_owned())
-                    .into(),
-                environment: config.environment.clone().into(),
-                release: Some(release.clone().into()),
-            });
-            None
-        };
-        let sentry =
-            crate::sentry_client::init(&config, &release, self.ignore_errors).map(Arc::new);
-        let health = HealthRegistry::global().clone();
-        health.set_show_details(config.health_show_details);
-        let mut monitor = Monitor {
-            exporter,
-            layer: HttpMetricsLayer::new(),
-            health,
-            sentry,
-            token: config.monitor_token,
-            admin_addr: None,
-        };
-        if let Some(listener) = admin_listener {
-            let addr = listener.local_addr().map_err(|error| InitError::Listen {
-                addr: config.metrics_addr.unwrap_or(([0, 0, 0, 0], 0).into()),
-                error,
-            })?;
-            monitor.admin_addr = Some(addr);
-            admin::serve(listener, monitor.admin_router())
-                .map_err(|error| InitError::Listen { addr, error })?;
-        }
-        Ok(monitor)
-    }
-}
-
-/// Why [`init!`](crate::init) failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InitError {
-    /// An environment variable has a value that cannot be used.
-    Config(ConfigError),
-    /// The exporter could not be installed.
-    Exporter(ExporterError),
-    /// The admin listener (`METRICS_ADDR`) could not be started.
-    Listen {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// Why the listener could not be started.
-        error: io::Error,
-    },
-}
-
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InitError::Config(error) => error.fmt(f),
-            InitError::Exporter(error) => error.fmt(f),
-            InitError::Listen { addr, error } => {
-                write!(
-                    f,
-                    "METRICS_ADDR={addr}: cannot serve the admin routes there: {error}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for InitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            InitError::Config(error) => Some(error),
-            InitError::Exporter(error) => Some(error),
-            InitError::Listen { error, .. } => Some(error),
-        }
-    }
-}
-
-impl From<ExporterError> for InitError {
-    fn from(error: ExporterError) -> Self {
-        InitError::Exporter(error)
-    }
-}
-
-impl From<ConfigError> for InitError {
-    fn from(error: ConfigError) -> Self {
-        InitError::Config(error)
-    }
-}
-
-/// A [`MonitorBuilder`] for the calling crate: its name and version (`CARGO_PKG_NAME`,
-/// `CARGO_PKG_VERSION` where the macro is written) name the service and its release.
-///
-/// See [`MonitorBuilder`] for an example.
-#[macro_export]
-macro_rules! builder {
-    () => {
-        $crate::MonitorBuilder::new(
-            ::core::env!("CARGO_PKG_NAME"),
-            ::core::env!("CARGO_PKG_VERSION"),
-        )
-    };
-}
-
-/// Configures everything from the environment ([`Config`](crate::Config)) and returns the
-/// application's [`Monitor`]: `vk_monitor::builder!().install()`. Returns
-/// `Result<Monitor, InitError>`.
-///
-/// Call it once, at start-up, before serving: it installs the process's metrics recorder, and
-/// a second call fails with [`ExporterError::AlreadyInstalled`](crate::ExporterError::AlreadyInstalled).
-///
-/// ```
-/// use vk_monitor::{ExporterError, InitError};
-///
-/// # fn main() -> Result<(), InitError> {
-/// let monitor = vk_monitor::init!()?;
-/// let again = vk_monitor::init!();
-/// assert!(matches!(again, Err(InitError::Exporter(ExporterError::AlreadyInstalled))));
-/// # drop(monitor);
-/// # Ok(()) }
-/// ```
-///
-/// [`InitError`]: crate::InitError
-#[macro_export]
-macro_rules! init {
-    () => {
-        $crate::builder!().install()
-    };
 }

@@ -7,82 +7,97 @@ use std::time::Duration;
 use sentry::protocol::Event;
 use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
 
+use super::{panics, state, transport};
 use crate::config::Config;
-use crate::http_metrics::DEFAULT_EXCLUDED_ROUTES;
+use crate::routes::ExcludedRoutes;
 
 /// How long dropping the guard waits for pending envelopes, at most.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What is never sent: transactions and events of excluded routes, and errors matching one of
+/// the ignored patterns.
+pub(crate) struct Filters {
+    /// Patterns of error types or messages.
+    pub(crate) ignore: Vec<String>,
+    /// The HTTP layer's excluded routes.
+    pub(crate) excluded: ExcludedRoutes,
+}
+
 /// Starts the Sentry client when a DSN is configured. The options are built from validated
 /// values only: the SDK's setters panic on a malformed DSN or a rate outside 0..=1.
-pub(crate) fn init(config: &Config, release: &str, ignore: Vec<String>) -> Option<ClientInitGuard> {
+pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<ClientInitGuard> {
     let dsn = config.sentry_dsn.clone()?;
     let rate = if config.apm_enabled {
         config.traces_sample_rate
     } else {
         0.0
     };
+    let filters = Arc::new(filters);
+    let sampler_filters = Arc::clone(&filters);
     let mut options = ClientOptions::new()
         .release(release.to_owned())
         .environment(config.environment.clone())
         .debug(config.debug)
         .send_default_pii(config.send_default_pii)
         .shutdown_timeout(FLUSH_TIMEOUT)
-        .transport(crate::transport::CountingTransportFactory)
-        .traces_sampler(move |context| traces_sample_rate(context, rate))
-        .before_send(move |event| keep_event(event, &ignore));
+        .transport(transport::CountingTransportFactory)
+        .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()))
+        .before_send(move |event| filters.keep(event));
     options.dsn = Some(dsn);
     options.default_integrations = false;
-    options.integrations = crate::sentry_panics::integrations();
+    options.integrations = panics::integrations();
     let guard = sentry::init(options);
-    crate::spans::activate(rate, config.send_default_pii);
+    state::activate(rate, config.send_default_pii);
     Some(guard)
 }
 
-/// Monitoring routes are never sampled; a parent's decision is honoured; otherwise `rate`.
-fn traces_sample_rate(context: &TransactionContext, rate: f32) -> f32 {
-    if is_monitoring_transaction(context.name()) {
-        return 0.0;
+impl Filters {
+    /// Excluded routes are never sampled; a parent's decision is honoured; otherwise `rate`.
+    fn sample_rate(&self, context: &TransactionContext, rate: f32) -> f32 {
+        if self.is_excluded_transaction(context.name()) {
+            return 0.0;
+        }
+        match context.sampled() {
+            Some(true) => 1.0,
+            Some(false) => 0.0,
+            None => rate,
+        }
     }
-    match context.sampled() {
-        Some(true) => 1.0,
-        Some(false) => 0.0,
-        None => rate,
+
+    /// `GET /health` and friends: transactions are named `METHOD /route`.
+    fn is_excluded_transaction(&self, name: &str) -> bool {
+        let route = name.split_once(' ').map_or(name, |(_, route)| route);
+        self.excluded.contains(route)
     }
-}
 
-/// `GET /health` and friends: transactions are named `METHOD /route`.
-fn is_monitoring_transaction(name: &str) -> bool {
-    let route = name.split_once(' ').map_or(name, |(_, route)| route);
-    DEFAULT_EXCLUDED_ROUTES.contains(&route)
-}
-
-/// Drops noise: events from monitoring requests, rate-limit (429) errors, and errors whose type
-/// or message contains one of the ignored patterns.
-fn keep_event(event: Event<'static>, ignore: &[String]) -> Option<Event<'static>> {
-    let from_monitoring = event
-        .request
-        .as_ref()
-        .and_then(|request| request.url.as_ref())
-        .is_some_and(|url| DEFAULT_EXCLUDED_ROUTES.contains(&url.path()));
-    let rate_limited = event
-        .tags
-        .get("http.status_code")
-        .is_some_and(|status| status == "429");
-    let ignored = event.exception.values.iter().any(|exception| {
-        ignore.iter().any(|pattern| {
-            exception.ty.contains(pattern.as_str())
-                || exception
-                    .value
-                    .as_deref()
-                    .is_some_and(|value| value.contains(pattern.as_str()))
-        })
-    }) || event.message.as_deref().is_some_and(|message| {
-        ignore
-            .iter()
-            .any(|pattern| message.contains(pattern.as_str()))
-    });
-    (!(from_monitoring || rate_limited || ignored)).then_some(event)
+    /// Drops noise: events from excluded routes, rate-limit (429) errors, and errors whose
+    /// type or message contains one of the ignored patterns.
+    fn keep(&self, event: Event<'static>) -> Option<Event<'static>> {
+        let ignore = &self.ignore;
+        let from_excluded = event
+            .request
+            .as_ref()
+            .and_then(|request| request.url.as_ref())
+            .is_some_and(|url| self.excluded.contains(url.path()));
+        let rate_limited = event
+            .tags
+            .get("http.status_code")
+            .is_some_and(|status| status == "429");
+        let ignored = event.exception.values.iter().any(|exception| {
+            ignore.iter().any(|pattern| {
+                exception.ty.contains(pattern.as_str())
+                    || exception
+                        .value
+                        .as_deref()
+                        .is_some_and(|value| value.contains(pattern.as_str()))
+            })
+        }) || event.message.as_deref().is_some_and(|message| {
+            ignore
+                .iter()
+                .any(|pattern| message.contains(pattern.as_str()))
+        });
+        (!(from_excluded || rate_limited || ignored)).then_some(event)
+    }
 }
 
 /// Keeps the client alive; the last clone dropped flushes within [`FLUSH_TIMEOUT`].
@@ -93,8 +108,17 @@ mod tests {
     use super::*;
     use sentry::protocol::{Exception, Request};
 
+    fn filters(ignore: &[&str]) -> Filters {
+        Filters {
+            ignore: ignore.iter().map(|&pattern| pattern.to_owned()).collect(),
+            excluded: ExcludedRoutes::default(),
+        }
+    }
+
     #[test]
     fn monitoring_routes_are_never_sampled_and_parents_decide() {
+        let traces_sample_rate =
+            |context: &TransactionContext, rate| filters(&[]).sample_rate(context, rate);
         let context = |name: &str| TransactionContext::new(name, "http.server");
         assert_eq!(traces_sample_rate(&context("GET /health"), 1.0), 0.0);
         assert_eq!(traces_sample_rate(&context("GET /metrics"), 1.0), 0.0);
@@ -108,7 +132,8 @@ mod tests {
 
     #[test]
     fn noise_is_dropped_before_sending() {
-        let ignore = vec!["ConnectionReset".to_owned()];
+        let ignore = filters(&["ConnectionReset"]);
+        let keep_event = |event, filters: &Filters| filters.keep(event);
         let error = |ty: &str| {
             let mut event = Event::new();
             event.exception.values.push(Exception {
@@ -132,5 +157,26 @@ mod tests {
             .tags
             .insert("http.status_code".into(), "429".into());
         assert!(keep_event(throttled, &ignore).is_none());
+    }
+
+    #[test]
+    fn routes_excluded_by_the_user_are_filtered_too() {
+        let filters = Filters {
+            ignore: Vec::new(),
+            excluded: ExcludedRoutes::default().with("/internal/status"),
+        };
+        let context = TransactionContext::new("GET /internal/status", "http.server");
+        assert_eq!(filters.sample_rate(&context, 1.0), 0.0);
+        let mut event = Event::new();
+        event.request = Some(Request {
+            url: "http://pod:3000/internal/status".parse().ok(),
+            ..Default::default()
+        });
+        assert!(filters.keep(event).is_none());
+        let nothing = Filters {
+            ignore: Vec::new(),
+            excluded: ExcludedRoutes::none(),
+        };
+        assert_eq!(nothing.sample_rate(&context, 0.5), 0.5);
     }
 }

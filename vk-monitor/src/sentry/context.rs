@@ -10,18 +10,18 @@
 
 use sentry::protocol::User;
 
-use crate::spans;
+use super::state;
 
 /// Tags the events that follow.
 pub fn set_tag(key: &str, value: impl ToString) {
-    if spans::active() {
+    if state::active() {
         sentry::configure_scope(|scope| scope.set_tag(key, value));
     }
 }
 
 /// Attaches extra data to the events that follow.
 pub fn set_extra(key: &str, value: impl Into<serde_json::Value>) {
-    if spans::active() {
+    if state::active() {
         let value = value.into();
         sentry::configure_scope(|scope| scope.set_extra(key, value));
     }
@@ -35,10 +35,10 @@ pub fn set_user(id: impl Into<String>) {
 /// Names the user with an email and a username, which are kept only when personal data may
 /// be sent (`SENTRY_SEND_DEFAULT_PII`); otherwise only the id is.
 pub fn set_user_details(id: impl Into<String>, email: Option<String>, username: Option<String>) {
-    if !spans::active() {
+    if !state::active() {
         return;
     }
-    let pii = spans::send_pii();
+    let pii = state::send_pii();
     let user = User {
         id: Some(id.into()),
         email: email.filter(|_| pii),

@@ -1,0 +1,284 @@
+//! Values set in code, then the environment: how the settings are read and validated.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use sentry::types::Dsn;
+
+use super::env::{EnvReader, read_dotenv};
+use super::error::{ConfigError, InvalidVariable};
+use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
+use super::settings::Config;
+use crate::admin::{MIN_TOKEN_LEN, MonitorToken};
+
+impl Config {
+    /// Reads the process environment, after a `.env` file in the working directory or one of
+    /// its parents when there is one (the process environment wins over the file).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::builder().from_env()
+    }
+
+    /// Starts setting values in code.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+}
+
+/// Values set in code, which win over the environment. See [`Config`].
+#[derive(Clone, Debug, Default)]
+pub struct ConfigBuilder {
+    sentry_dsn: Option<String>,
+    traces_sample_rate: Option<f64>,
+    profiles_sample_rate: Option<f64>,
+    release: Option<String>,
+    enable_metrics: Option<bool>,
+    apm_enabled: Option<bool>,
+    environment: Option<String>,
+    send_default_pii: Option<bool>,
+    debug: Option<bool>,
+    health_show_details: Option<bool>,
+    metrics_addr: Option<SocketAddr>,
+    monitor_token: Option<HiddenText>,
+}
+
+/// A secret set in code: kept out of `Debug` output until it is validated.
+#[derive(Clone, Default)]
+struct HiddenText(String);
+
+impl fmt::Debug for HiddenText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        impl ConfigBuilder {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                    self.$field = Some(value.into());
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// `SENTRY_DSN`.
+    sentry_dsn: String,
+    /// `SENTRY_TRACES_SAMPLE_RATE`.
+    traces_sample_rate: f64,
+    /// `SENTRY_PROFILES_SAMPLE_RATE`.
+    profiles_sample_rate: f64,
+    /// `RELEASE_VERSION`.
+    release: String,
+    /// `ENABLE_METRICS`.
+    enable_metrics: bool,
+    /// `APM_ENABLED`.
+    apm_enabled: bool,
+    /// `APM_ENVIRONMENT`.
+    environment: String,
+    /// `SENTRY_SEND_DEFAULT_PII`.
+    send_default_pii: bool,
+    /// `SENTRY_DEBUG`.
+    debug: bool,
+    /// `HEALTH_SHOW_DETAILS`.
+    health_show_details: bool,
+    /// `METRICS_ADDR`.
+    metrics_addr: SocketAddr,
+}
+
+impl ConfigBuilder {
+    /// `MONITOR_TOKEN`.
+    pub fn monitor_token(mut self, token: impl Into<String>) -> Self {
+        self.monitor_token = Some(HiddenText(token.into()));
+        self
+    }
+}
+
+impl ConfigBuilder {
+    /// Completes the configuration from the environment (and `.env`).
+    #[allow(clippy::wrong_self_convention)] // reads like English: `builder().from_env()`
+    pub fn from_env(self) -> Result<Config, ConfigError> {
+        let (dotenv, dotenv_error) = read_dotenv();
+        let mut reader = EnvReader::new(move |name: &str| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| dotenv.get(name).cloned())
+        });
+        if let Some(error) = dotenv_error {
+            reader.invalid.push(InvalidVariable {
+                name: ".env",
+                value: error,
+                expected: "KEY=value lines",
+            });
+        }
+        self.read(reader)
+    }
+
+    /// Completes the configuration from `lookup` instead of the process environment.
+    ///
+    /// Every invalid value is reported at once, with what was expected:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use vk_monitor::Config;
+    ///
+    /// let vars = HashMap::from([
+    ///     ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
+    ///     ("ENABLE_METRICS", "maybe"),
+    ///     ("APM_ENVIRONMENT", "production"),
+    /// ]);
+    /// let lookup = |name: &str| vars.get(name).map(|value| value.to_string());
+    ///
+    /// let error = Config::builder().from_lookup(lookup).unwrap_err();
+    /// let invalid: Vec<&str> = error.invalid.iter().map(|variable| variable.name).collect();
+    /// assert_eq!(invalid, ["SENTRY_TRACES_SAMPLE_RATE", "ENABLE_METRICS"]);
+    ///
+    /// // A value set in code is not read from the lookup.
+    /// let config = Config::builder()
+    ///     .traces_sample_rate(0.25)
+    ///     .enable_metrics(true)
+    ///     .from_lookup(lookup)?;
+    /// assert_eq!(config.environment, "production");
+    /// assert_eq!(config.traces_sample_rate, 0.25);
+    /// assert!(config.sentry_dsn.is_none());
+    /// # Ok::<(), vk_monitor::ConfigError>(())
+    /// ```
+    pub fn from_lookup(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        self.read(EnvReader::new(lookup))
+    }
+
+    fn read<L: Fn(&str) -> Option<String>>(
+        self,
+        mut env: EnvReader<L>,
+    ) -> Result<Config, ConfigError> {
+        let dsn_text = self
+            .sentry_dsn
+            .map(Some)
+            .unwrap_or_else(|| env.text("SENTRY_DSN"));
+        let sentry_dsn = dsn_text
+            .filter(|dsn| !dsn.trim().is_empty())
+            .and_then(|dsn| {
+                // The value is reported as found: stray whitespace may be why it is invalid.
+                env.check(
+                    "SENTRY_DSN",
+                    &dsn,
+                    "a Sentry DSN such as https://KEY@HOST/PROJECT",
+                    |v| Dsn::from_str(v.trim()).ok(),
+                )
+            });
+        let traces_sample_rate =
+            env.rate("SENTRY_TRACES_SAMPLE_RATE", self.traces_sample_rate, 0.1);
+        let profiles_explicit = self.profiles_sample_rate.is_some()
+            || env.text("SENTRY_PROFILES_SAMPLE_RATE").is_some();
+        let profiles_sample_rate = env.rate(
+            "SENTRY_PROFILES_SAMPLE_RATE",
+            self.profiles_sample_rate,
+            0.1,
+        );
+        let release = self
+            .release
+            .or_else(|| env.text("RELEASE_VERSION"))
+            .filter(|r| !r.trim().is_empty())
+            .and_then(|r| {
+                env.check("RELEASE_VERSION", &r, RELEASE_EXPECTED, |v| {
+                    is_release(v).then(|| v.to_owned())
+                })
+            });
+        let enable_metrics = self
+            .enable_metrics
+            .unwrap_or_else(|| env.bool("ENABLE_METRICS", true));
+        let prometheus_multiproc_dir = env.text("PROMETHEUS_MULTIPROC_DIR");
+        let apm_enabled = self
+            .apm_enabled
+            .unwrap_or_else(|| env.bool("APM_ENABLED", true));
+        let environment = self
+            .environment
+            .map(|e| ("APM_ENVIRONMENT", e))
+            .or_else(|| env.text("APM_ENVIRONMENT").map(|e| ("APM_ENVIRONMENT", e)))
+            .or_else(|| env.text("ENVIRONMENT").map(|e| ("ENVIRONMENT", e)))
+            .filter(|(_, e)| !e.trim().is_empty())
+            .and_then(|(name, e)| {
+                env.check(name, &e, ENVIRONMENT_EXPECTED, |v| {
+                    is_environment(v).then(|| v.to_owned())
+                })
+            })
+            .unwrap_or_else(|| "development".to_owned());
+        let send_default_pii = self
+            .send_default_pii
+            .unwrap_or_else(|| env.bool("SENTRY_SEND_DEFAULT_PII", false));
+        let debug = self
+            .debug
+            .unwrap_or_else(|| env.bool("SENTRY_DEBUG", false));
+        let health_show_details = self
+            .health_show_details
+            .unwrap_or_else(|| env.bool("HEALTH_SHOW_DETAILS", false));
+        let metrics_addr = self.metrics_addr.or_else(|| {
+            let value = env.text("METRICS_ADDR")?;
+            if value.trim().is_empty() {
+                return None;
+            }
+            env.check(
+                "METRICS_ADDR",
+                &value,
+                "a socket address such as 127.0.0.1:9464",
+                |v| v.trim().parse().ok(),
+            )
+        });
+        let monitor_token = self
+            .monitor_token
+            .map(|HiddenText(token)| token)
+            .or_else(|| env.text("MONITOR_TOKEN"))
+            .filter(|token| !token.is_empty())
+            .and_then(|token| {
+                env.secret("MONITOR_TOKEN", &token, TOKEN_EXPECTED, |t| {
+                    MonitorToken::new(t)
+                })
+            });
+        env.finish()?;
+
+        let mut warnings = Vec::new();
+        if profiles_explicit && profiles_sample_rate > 0.0 {
+            warnings.push(
+                "SENTRY_PROFILES_SAMPLE_RATE is accepted but the Rust Sentry SDK has no profiler; \
+                 take CPU profiles on demand from `GET /debug/pprof/profile` (cargo feature \
+                 `profiling`) instead"
+                    .to_owned(),
+            );
+        }
+        if prometheus_multiproc_dir.is_some() {
+            warnings.push(
+                "PROMETHEUS_MULTIPROC_DIR is not needed: one Rust process serves all cores and \
+                 exports all of its metrics itself; the variable is ignored"
+                    .to_owned(),
+            );
+        }
+        Ok(Config {
+            sentry_dsn,
+            traces_sample_rate,
+            profiles_sample_rate,
+            release,
+            enable_metrics,
+            prometheus_multiproc_dir,
+            apm_enabled,
+            environment,
+            send_default_pii,
+            debug,
+            health_show_details,
+            metrics_addr,
+            monitor_token,
+            warnings,
+        })
+    }
+}
+
+const TOKEN_EXPECTED: &str = "at least 16 visible ASCII characters (no spaces)";
+// The message above spells the minimum out.
+const _: () = assert!(MIN_TOKEN_LEN == 16);

@@ -1,0 +1,229 @@
+use std::collections::HashMap;
+
+use super::sentry_names::{is_environment, is_release};
+use super::*;
+
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    config_with(Config::builder(), vars)
+}
+
+fn config_with(builder: ConfigBuilder, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    builder.from_lookup(move |name| vars.get(name).cloned())
+}
+
+#[test]
+fn defaults_when_nothing_is_set() {
+    let config = config(&[]).unwrap();
+    assert_eq!(config.sentry_dsn, None);
+    assert_eq!(config.traces_sample_rate, 0.1);
+    assert_eq!(config.profiles_sample_rate, 0.1);
+    assert_eq!(config.release, None);
+    assert!(config.enable_metrics && config.apm_enabled);
+    assert_eq!(config.environment, "development");
+    assert!(!config.send_default_pii && !config.debug && !config.health_show_details);
+    assert!(
+        config.warnings.is_empty(),
+        "defaults warn about nothing: {:?}",
+        config.warnings
+    );
+}
+
+#[test]
+fn every_variable_is_read() {
+    let config = config(&[
+        ("SENTRY_DSN", "https://public@o1.ingest.example.com/42"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "0.5"),
+        ("SENTRY_PROFILES_SAMPLE_RATE", "0"),
+        ("RELEASE_VERSION", "voice-calls@2.0.1"),
+        ("ENABLE_METRICS", "No"),
+        ("APM_ENABLED", "0"),
+        ("APM_ENVIRONMENT", "production"),
+        ("ENVIRONMENT", "ignored-when-apm-environment-is-set"),
+        ("SENTRY_SEND_DEFAULT_PII", "YES"),
+        ("SENTRY_DEBUG", "true"),
+        ("HEALTH_SHOW_DETAILS", "1"),
+        ("METRICS_ADDR", "127.0.0.1:9464"),
+        ("MONITOR_TOKEN", "scrape-token-0123456789"),
+    ])
+    .unwrap();
+    assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    assert!(
+        config
+            .monitor_token
+            .as_ref()
+            .is_some_and(|t| t.matches("scrape-token-0123456789"))
+    );
+    let dsn = config.sentry_dsn.as_ref().unwrap();
+    assert_eq!(
+        (dsn.public_key(), dsn.project_id().value()),
+        ("public", "42")
+    );
+    assert_eq!(
+        (config.traces_sample_rate, config.profiles_sample_rate),
+        (0.5, 0.0)
+    );
+    assert_eq!(config.release.as_deref(), Some("voice-calls@2.0.1"));
+    assert!(!config.enable_metrics && !config.apm_enabled);
+    assert_eq!(config.environment, "production");
+    assert!(config.send_default_pii && config.debug && config.health_show_details);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn a_bad_token_or_admin_address_is_named_and_the_token_never_shown() {
+    let error = config(&[("METRICS_ADDR", "localhost"), ("MONITOR_TOKEN", "hunter2")]).unwrap_err();
+    let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+    assert_eq!(names, ["METRICS_ADDR", "MONITOR_TOKEN"]);
+    let message = error.to_string();
+    assert!(message.contains("METRICS_ADDR=\"localhost\""), "{message}");
+    assert!(message.contains("<hidden, 7 characters>"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    let set_in_code = Config::builder().monitor_token("hunter2");
+    assert!(!format!("{set_in_code:?}").contains("hunter2"));
+    let config = config(&[("MONITOR_TOKEN", "scrape-token-0123456789")]).unwrap();
+    assert!(!format!("{config:?}").contains("scrape-token"));
+}
+
+#[test]
+fn releases_and_environments_sentry_would_refuse_are_named() {
+    let error = config(&[
+        ("RELEASE_VERSION", "voice-calls/2.0"),
+        ("ENVIRONMENT", "prod eu"),
+    ])
+    .unwrap_err();
+    let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+    assert_eq!(names, ["RELEASE_VERSION", "ENVIRONMENT"]);
+    assert!(
+        error
+            .to_string()
+            .contains("RELEASE_VERSION=\"voice-calls/2.0\"")
+    );
+    for release in [".", "..", "a\nb", &"x".repeat(201)] {
+        assert!(!is_release(release), "{release:?}");
+    }
+    assert!(is_release("voice-calls@2.0.1+build.7"));
+    for environment in ["None", "a\tb", "eu/west", &"x".repeat(65)] {
+        assert!(!is_environment(environment), "{environment:?}");
+    }
+    assert!(is_environment("production-eu-west-1"));
+}
+
+#[test]
+fn environment_falls_back_to_environment() {
+    assert_eq!(
+        config(&[("ENVIRONMENT", "staging")]).unwrap().environment,
+        "staging"
+    );
+}
+
+#[test]
+fn every_invalid_variable_is_reported_together() {
+    let error = config(&[
+        ("SENTRY_DSN", "not a dsn"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "abc"),
+        ("SENTRY_PROFILES_SAMPLE_RATE", "1.5"),
+        ("ENABLE_METRICS", "maybe"),
+        ("APM_ENABLED", ""),
+        ("SENTRY_DEBUG", "on"),
+    ])
+    .unwrap_err();
+    let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+    assert_eq!(
+        names,
+        [
+            "SENTRY_DSN",
+            "SENTRY_TRACES_SAMPLE_RATE",
+            "SENTRY_PROFILES_SAMPLE_RATE",
+            "ENABLE_METRICS",
+            "APM_ENABLED",
+            "SENTRY_DEBUG"
+        ]
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(r#"SENTRY_TRACES_SAMPLE_RATE="abc" (expected a number from 0 to 1)"#),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"SENTRY_DSN="not a dsn" (expected a Sentry DSN"#),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"ENABLE_METRICS="maybe" (expected true, false, 1, 0, yes or no)"#),
+        "{message}"
+    );
+    for bad_rate in ["-0.1", "NaN", "inf", "1.0001"] {
+        let error = config(&[("SENTRY_TRACES_SAMPLE_RATE", bad_rate)]).unwrap_err();
+        assert_eq!(error.invalid[0].value, bad_rate);
+    }
+}
+
+#[test]
+fn rates_just_outside_the_range_are_rejected() {
+    // Both round into the range as f32.
+    for bad_rate in ["1.00000001", "-1e-50"] {
+        let error = config(&[("SENTRY_TRACES_SAMPLE_RATE", bad_rate)]).unwrap_err();
+        assert_eq!(error.invalid[0].value, bad_rate);
+    }
+    let error = config_with(Config::builder().traces_sample_rate(1.000_000_001), &[]);
+    assert!(error.is_err(), "{error:?}");
+    let config = config(&[("SENTRY_TRACES_SAMPLE_RATE", "0.99999999")]).unwrap();
+    assert_eq!(config.traces_sample_rate, 1.0, "inside the range, rounded");
+}
+
+#[test]
+fn code_wins_over_the_environment_and_is_validated_too() {
+    let builder = Config::builder()
+        .environment("staging")
+        .traces_sample_rate(1.0)
+        .enable_metrics(true);
+    let config = config_with(
+        builder,
+        &[
+            ("APM_ENVIRONMENT", "production"),
+            ("SENTRY_TRACES_SAMPLE_RATE", "0.2"),
+            ("ENABLE_METRICS", "false"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        (config.environment.as_str(), config.traces_sample_rate),
+        ("staging", 1.0)
+    );
+    assert!(config.enable_metrics);
+    let error = config_with(
+        Config::builder().traces_sample_rate(1.5).sentry_dsn("nope"),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(error.invalid.len(), 2, "{error}");
+}
+
+#[test]
+fn accepted_but_useless_settings_warn_once() {
+    let config = config(&[
+        ("SENTRY_PROFILES_SAMPLE_RATE", "0.5"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/tmp/prom"),
+    ])
+    .unwrap();
+    assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+    assert!(config.warnings[0].contains("no profiler"));
+    assert!(config.warnings[1].contains("PROMETHEUS_MULTIPROC_DIR is not needed"));
+}
+
+#[test]
+fn an_empty_dsn_means_sentry_off() {
+    assert_eq!(config(&[("SENTRY_DSN", "  ")]).unwrap().sentry_dsn, None);
+}
+
+#[test]
+fn an_invalid_dsn_is_reported_as_found() {
+    let error = config(&[("SENTRY_DSN", " not a dsn\r")]).unwrap_err();
+    assert_eq!(error.invalid[0].value, " not a dsn\r");
+    let padded = config(&[("SENTRY_DSN", " https://k@host/1\r")]).unwrap();
+    assert!(padded.sentry_dsn.is_some());
+}

@@ -1,0 +1,63 @@
+//! The response body: records its request when it ends or is dropped, so a streamed response
+//! is timed to its last byte.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::tracker::RequestTracker;
+
+pin_project! {
+    /// A response body that records its request when it ends or is dropped, so a streamed
+    /// response is timed to its last byte.
+    pub struct ResponseBody<B> {
+        // `None`: the empty body of the layer's own `500` for a handler that panicked, which
+        // has no `B` to give.
+        #[pin]
+        inner: Option<B>,
+        tracker: Option<RequestTracker>,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(super) fn new(inner: Option<B>, tracker: Option<RequestTracker>) -> Self {
+        ResponseBody { inner, tracker }
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let Some(mut inner) = this.inner.as_pin_mut() else {
+            drop(this.tracker.take());
+            return Poll::Ready(None);
+        };
+        let frame = ready!(inner.as_mut().poll_frame(cx));
+        let finished = match &frame {
+            None | Some(Err(_)) => true,
+            Some(Ok(_)) => inner.is_end_stream(),
+        };
+        if finished {
+            drop(this.tracker.take());
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}

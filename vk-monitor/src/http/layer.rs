@@ -1,0 +1,99 @@
+//! The layer's configuration: which routes it leaves out.
+
+use tower_layer::Layer;
+
+use super::service::MonitorService;
+use crate::routes::ExcludedRoutes;
+#[cfg(doc)]
+use crate::routes::{DEFAULT_EXCLUDED_ROUTES, UNMATCHED_ROUTE};
+
+/// Monitors every request through the wrapped service: its RED metrics by matched route, a
+/// Sentry transaction when Sentry is on and the request is sampled, and a `500` answer for a
+/// handler that panics.
+///
+/// Works with `Router::layer` (unmatched requests are recorded as [`UNMATCHED_ROUTE`]) and
+/// `Router::route_layer` (only matched requests are recorded), in nested routers too.
+///
+/// # Panics in handlers
+///
+/// A panic while the wrapped service computes its response is caught, and the request is
+/// answered `500 Internal Server Error` with an empty body, recorded with status `500`, and the
+/// connection stays open for the client's next request. Without it the panic would unwind into
+/// hyper, which drops the connection without an answer. The panic hook still runs first, so the
+/// panic is printed and reported to Sentry as before, and a `#[monitored]` handler still counts
+/// `result="panic"`. This holds for every request through the layer, excluded routes included,
+/// so add it with `Router::layer` outermost to cover all routes. A panic while the body is
+/// streamed, after the head was sent, is not caught: the connection is dropped.
+///
+/// `tower_http::catch_panic::CatchPanicLayer` is not needed with it; added inside it (closer to
+/// the handlers) it answers first, and this layer records its response.
+///
+/// ```
+/// use axum::{Router, http::StatusCode, routing::get};
+/// use vk_monitor::Exporter;
+/// use vk_monitor::http::MonitorLayer;
+/// # use axum::{body::Body, http::Request, response::Response};
+/// # // What `axum::serve` does with each request, here for one at a time.
+/// # async fn send(app: &mut Router, uri: &str) -> Response {
+/// #     use tower_service::Service;
+/// #     std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(app, cx)).await.unwrap();
+/// #     app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), vk_monitor::ExporterError> {
+/// let exporter = Exporter::install()?;
+/// let mut app: Router = Router::new()
+///     .route("/calls/{id}", get(|| async { "call" }))
+///     .route("/internal/status", get(|| async { "up" }))
+///     .layer(MonitorLayer::new().exclude("/internal/status"));
+///
+/// // `send` stands for a client of the served router.
+/// assert_eq!(send(&mut app, "/calls/7").await.status(), StatusCode::OK);
+/// assert_eq!(send(&mut app, "/calls/8").await.status(), StatusCode::OK);
+/// assert_eq!(send(&mut app, "/wp-login.php").await.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(send(&mut app, "/internal/status").await.status(), StatusCode::OK);
+///
+/// let exposition = exporter.render();
+/// // One series per route template, whatever the path was.
+/// assert!(exposition.contains(r#"http_requests_total{method="GET",route="/calls/{id}",status="200"} 2"#));
+/// assert!(exposition.contains(r#"http_requests_total{method="GET",route="<unmatched>",status="404"} 1"#));
+/// assert!(!exposition.contains("/internal/status"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MonitorLayer {
+    excluded: ExcludedRoutes,
+}
+
+impl MonitorLayer {
+    /// A layer that records every route but [`DEFAULT_EXCLUDED_ROUTES`].
+    pub fn new() -> Self {
+        MonitorLayer::default()
+    }
+
+    /// Skips requests whose matched route template is `route` (e.g. `/internal/{id}`).
+    pub fn exclude(mut self, route: impl Into<String>) -> Self {
+        self.excluded = self.excluded.with(route);
+        self
+    }
+
+    /// Records every route, the monitoring endpoints included.
+    pub fn exclude_nothing(mut self) -> Self {
+        self.excluded = ExcludedRoutes::none();
+        self
+    }
+
+    /// The routes left out, for the Sentry client's filters.
+    pub(crate) fn excluded(&self) -> &ExcludedRoutes {
+        &self.excluded
+    }
+}
+
+impl<S> Layer<S> for MonitorLayer {
+    type Service = MonitorService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MonitorService::new(inner, self.excluded.clone())
+    }
+}

@@ -1,0 +1,117 @@
+//! One request in flight: its metric handles, its Sentry hub and transaction, and the status it
+//! ends with. Dropping the tracker records the request, on every path: the end of the body,
+//! an error, a panic, or the client going away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use http::Request;
+use quanta::Instant;
+
+use super::handles::{MethodHandles, method_handles};
+use crate::sentry::request;
+use crate::sentry::spans::{self, Traced};
+
+/// The `status` of a request abandoned before its response ended: the client closed the
+/// connection, or a timeout dropped the request (the code nginx uses for the same).
+pub const CLIENT_CLOSED_STATUS: u16 = 499;
+
+/// Records its request when dropped, with the last status it was given.
+pub(super) struct RequestTracker {
+    handles: Option<&'static MethodHandles>,
+    /// With Sentry on; boxed to keep the future small without it.
+    sentry: Option<Box<RequestSentry>>,
+    start: Instant,
+    status: u16,
+}
+
+/// The request's own hub, its transaction when it is sampled in, and whether an error event
+/// was captured while serving it.
+struct RequestSentry {
+    hub: Arc<sentry::Hub>,
+    transaction: Option<Traced>,
+    /// Error events captured while the handler ran.
+    reported: AtomicU32,
+}
+
+impl RequestTracker {
+    /// Starts tracking `request`, matched to `route`: its metrics when `metrics_on`, its
+    /// Sentry hub and transaction when `sentry_on`.
+    pub(super) fn start<B>(
+        request: &Request<B>,
+        route: &str,
+        metrics_on: bool,
+        sentry_on: bool,
+    ) -> Self {
+        let handles = metrics_on.then(|| method_handles(route, request.method()));
+        if let Some(handles) = handles {
+            handles.in_flight.enter();
+        }
+        let sentry = sentry_on.then(|| {
+            // A hub per request: scope changes in a handler (`vk_monitor::context`) stay in it.
+            let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
+            let transaction = request::start(request, route);
+            Box::new(RequestSentry {
+                hub,
+                transaction,
+                reported: AtomicU32::new(0),
+            })
+        });
+        RequestTracker {
+            handles,
+            sentry,
+            start: Instant::now(),
+            status: CLIENT_CLOSED_STATUS,
+        }
+    }
+
+    /// Runs `f` (a poll of the handler) on the request's hub, inside its transaction: the
+    /// handler's spans become children, its events carry the request's scope.
+    pub(super) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.sentry.as_deref() {
+            Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
+                let _entered =
+                    spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.reported));
+                f()
+            }),
+            None => f(),
+        }
+    }
+
+    /// The status the request is recorded with, unless a later one is set.
+    pub(super) fn set_status(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    /// The handler panicked: the panic hook reported it (Sentry's panic integration, on this
+    /// request's hub), so the 500 it is answered with is that failure, not a second one to
+    /// capture.
+    pub(super) fn panicked(&mut self, status: u16) {
+        self.status = status;
+        if let Some(sentry) = &self.sentry {
+            sentry.reported.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for RequestTracker {
+    fn drop(&mut self) {
+        if let Some(handles) = self.handles {
+            let elapsed = self.start.elapsed();
+            let (count, duration) = handles.for_status(self.status);
+            count.increment(1);
+            duration.record(elapsed);
+            handles.in_flight.exit();
+        }
+        if let Some(sentry) = self.sentry.take()
+            && let RequestSentry {
+                hub,
+                transaction: Some(transaction),
+                reported,
+            } = *sentry
+        {
+            let reported = reported.load(Ordering::Relaxed) > 0;
+            request::finish(transaction, self.status, &hub, reported);
+        }
+    }
+}

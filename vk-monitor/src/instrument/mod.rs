@@ -1,0 +1,11 @@
+//! The runtime of `#[monitored]`: the call site each annotated function owns, the guard that
+//! records one call on every exit, what a returned value's outcome is, and the autoref probes
+//! through which the expansion asks the value's type.
+
+mod call_site;
+mod outcome;
+pub mod probe;
+mod type_name;
+
+pub use call_site::CallSite;
+pub use outcome::{MonitoredError, Outcome};

@@ -1,0 +1,177 @@
+//! Installing a [`Monitor`]: configuration in code, then the environment; the exporter, the
+//! Sentry client and the admin listener, in an order where a failure leaves nothing behind.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::{InitError, Monitor};
+use crate::admin;
+use crate::config::ConfigBuilder;
+use crate::health::HealthRegistry;
+use crate::http::MonitorLayer;
+use crate::metrics::{Exporter, ExporterBuilder};
+use crate::sentry::client::{self, Filters};
+use crate::service_info::{self, ServiceInfo};
+
+/// Configures and installs a [`Monitor`]; [`Monitor::builder`] starts one.
+///
+/// ```
+/// # fn main() -> Result<(), vk_monitor::InitError> {
+/// let monitor = vk_monitor::Monitor::builder("voice-calls", env!("CARGO_PKG_VERSION"))
+///     .config(|config| config.environment("staging").traces_sample_rate(0.25))
+///     .exporter(|exporter| exporter.buckets_for("voice_call_duration_seconds", &[1.0, 60.0]))
+///     .layer(|layer| layer.exclude("/internal/status"))
+///     .ignore_error("ConnectionReset")
+///     .install()?;
+///
+/// let exposition = monitor.exporter().expect("metrics are on by default").render();
+/// assert!(exposition.contains(r#"environment="staging""#));
+/// # Ok(()) }
+/// ```
+#[must_use = "nothing is installed until `install` is called"]
+pub struct MonitorBuilder {
+    name: &'static str,
+    version: &'static str,
+    config: ConfigBuilder,
+    exporter: Box<dyn FnOnce(ExporterBuilder) -> ExporterBuilder>,
+    layer: MonitorLayer,
+    ignore_errors: Vec<String>,
+}
+
+impl MonitorBuilder {
+    pub(super) fn new(name: &'static str, version: &'static str) -> Self {
+        MonitorBuilder {
+            name,
+            version,
+            config: ConfigBuilder::default(),
+            exporter: Box::new(|exporter| exporter),
+            layer: MonitorLayer::new(),
+            ignore_errors: Vec::new(),
+        }
+    }
+
+    /// Sets configuration in code; it wins over the environment.
+    pub fn config(mut self, configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Self {
+        self.config = configure(self.config);
+        self
+    }
+
+    /// Adjusts the exporter (buckets, service name...) before it is installed.
+    pub fn exporter(
+        mut self,
+        configure: impl FnOnce(ExporterBuilder) -> ExporterBuilder + 'static,
+    ) -> Self {
+        self.exporter = Box::new(configure);
+        self
+    }
+
+    /// Adjusts the HTTP layer, for example to exclude more routes; Sentry leaves out the same
+    /// routes.
+    pub fn layer(mut self, configure: impl FnOnce(MonitorLayer) -> MonitorLayer) -> Self {
+        self.layer = configure(self.layer);
+        self
+    }
+
+    /// Never sends errors whose type or message contains `pattern` to Sentry.
+    pub fn ignore_error(mut self, pattern: impl Into<String>) -> Self {
+        self.ignore_errors.push(pattern.into());
+        self
+    }
+
+    /// Reads the configuration, installs the exporter (unless metrics are disabled) and starts
+    /// the Sentry client (when a DSN is set). Warnings about accepted but ineffective settings
+    /// are printed once, to standard error.
+    pub fn install(self) -> Result<Monitor, InitError> {
+        let config = self.config.from_env()?;
+        for warning in &config.warnings {
+            eprintln!("vk-monitor: warning: {warning}");
+        }
+        // Before anything global is installed: a taken port fails start-up with no side effects.
+        let admin_listener = config
+            .metrics_addr
+            .map(|addr| admin::bind(addr).map_err(|error| InitError::Listen { addr, error }))
+            .transpose()?;
+        // `RELEASE_VERSION` names the release and is the version `build_info` shows.
+        let version = config
+            .release
+            .clone()
+            .map_or(Cow::Borrowed(self.version), Cow::Owned);
+        let release = config
+            .release
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", self.name, self.version));
+        let exporter = if config.enable_metrics {
+            let builder = Exporter::builder()
+                .service(self.name)
+                .version(version)
+                .environment(config.environment.clone())
+                .release(release.clone());
+            Some((self.exporter)(builder).install()?)
+        } else {
+            service_info::set(ServiceInfo::new(
+                self.name.into(),
+                version,
+                config.environment.clone().into(),
+                Some(release.clone().into()),
+            ));
+            None
+        };
+        let filters = Filters {
+            ignore: self.ignore_errors,
+            excluded: self.layer.excluded().clone(),
+        };
+        let sentry = client::init(&config, &release, filters).map(Arc::new);
+        let health = HealthRegistry::global().clone();
+        health.set_show_details(config.health_show_details);
+        let mut monitor = Monitor {
+            exporter,
+            layer: self.layer,
+            health,
+            sentry,
+            token: config.monitor_token,
+            metrics_addr: None,
+        };
+        if let Some(listener) = admin_listener {
+            let addr = listener.local_addr().map_err(|error| InitError::Listen {
+                addr: config.metrics_addr.unwrap_or(([0, 0, 0, 0], 0).into()),
+                error,
+            })?;
+            monitor.metrics_addr = Some(addr);
+            admin::serve(listener, monitor.admin_router())
+                .map_err(|error| InitError::Listen { addr, error })?;
+        }
+        Ok(monitor)
+    }
+}
+
+/// Configures everything from the environment ([`Config`](crate::Config)) and returns the
+/// application's [`Monitor`]: `Monitor::builder(name, version).install()` with the calling
+/// crate's name and version (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION` where the macro is
+/// written), which name the service and its release. Returns `Result<Monitor, InitError>`.
+///
+/// Call it once, at start-up, before serving: it installs the process's metrics recorder, and
+/// a second call fails with [`ExporterError::AlreadyInstalled`](crate::ExporterError::AlreadyInstalled).
+///
+/// ```
+/// use vk_monitor::{ExporterError, InitError};
+///
+/// # fn main() -> Result<(), InitError> {
+/// let monitor = vk_monitor::init!()?;
+/// let again = vk_monitor::init!();
+/// assert!(matches!(again, Err(InitError::Exporter(ExporterError::AlreadyInstalled))));
+/// # drop(monitor);
+/// # Ok(()) }
+/// ```
+///
+/// [`InitError`]: crate::InitError
+/// [`Monitor`]: crate::Monitor
+#[macro_export]
+macro_rules! init {
+    () => {
+        $crate::Monitor::builder(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        )
+        .install()
+    };
+}

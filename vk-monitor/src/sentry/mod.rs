@@ -1,0 +1,14 @@
+//! Sentry: the client and its transport, the spans and transactions of monitored calls and
+//! requests, error events, panics, the request data that may be sent, and the per-request
+//! context the application adds. With no client running, every entry point costs one relaxed
+//! atomic load and touches nothing of the SDK.
+
+pub(crate) mod client;
+pub mod context;
+pub(crate) mod events;
+mod panics;
+pub(crate) mod request;
+pub(crate) mod spans;
+pub(crate) mod state;
+pub mod trace;
+mod transport;
