@@ -5,8 +5,8 @@
 //! other core. MODE is:
 //!
 //! - `bare`: the routes alone;
-//! - `vk-monitor`: a monitor installed with `vk_monitor::Monitor::builder("http-bench", env!("CARGO_PKG_VERSION"))`, `/metrics` merged in,
-//!   `monitor.layer()` around all; metrics on and Sentry off, set in code so that the
+//! - `vk-monitor`: a monitor installed with `vk_monitor::Monitor::builder(..)` under this
+//!   crate's name and version, `/metrics` merged in, `monitor.layer()` around all; metrics on and Sentry off, set in code so that the
 //!   environment and a `.env` file change nothing;
 //! - `vk-monitor-sentry-0`, `vk-monitor-sentry-1`: the same with a Sentry client sending to the
 //!   DSN in `HTTP_BENCH_SENTRY_DSN`, `traces_sample_rate` 0 (every request sampled out) or 1
@@ -57,7 +57,7 @@ fn vk_monitor_app(
     sentry: Option<(String, f64)>,
 ) -> Result<(Router, vk_monitor::Monitor), Box<dyn Error>> {
     let (dsn, rate) = sentry.unwrap_or_default(); // an empty DSN: Sentry off
-    let monitor = vk_monitor::Monitor::builder("http-bench", env!("CARGO_PKG_VERSION"))
+    let monitor = vk_monitor::Monitor::builder(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .config(|config| {
             config
                 .enable_metrics(true)

@@ -1,4 +1,4 @@
-//! Catching panics in code we run for the user (handlers, health checks): a caught panic
+//! Catching panics in code we run for the user (handlers, async health checks): a caught panic
 //! becomes a value, and while such code runs the thread is marked as one whose panics are
 //! survived, so the panic hook reports them without flushing (see the Sentry panic
 //! integration).

@@ -49,4 +49,60 @@ impl ExcludedRoutes {
     pub(crate) fn contains(&self, route: &str) -> bool {
         self.0.iter().any(|excluded| **excluded == *route)
     }
+
+    /// Whether a request for `path` (a raw path, as an event's URL has it) matches a template
+    /// left out: `{name}` matches one segment, `{*name}` the rest of the path.
+    pub(crate) fn matches_path(&self, path: &str) -> bool {
+        self.0
+            .iter()
+            .any(|template| template_matches(template, path))
+    }
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut segments = path.split('/');
+    for expected in template.split('/') {
+        if expected.starts_with("{*") && expected.ends_with('}') {
+            return true;
+        }
+        let Some(segment) = segments.next() else {
+            return false;
+        };
+        let parameter = expected.len() > 2 && expected.starts_with('{') && expected.ends_with('}');
+        if !parameter && expected != segment {
+            return false;
+        }
+    }
+    segments.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_templates_segment_by_segment() {
+        let excluded = ExcludedRoutes::none()
+            .with("/internal/{id}")
+            .with("/static/{*file}")
+            .with("/health");
+        for path in ["/internal/42", "/static/css/app.css", "/static/", "/health"] {
+            assert!(excluded.matches_path(path), "{path}");
+        }
+        for path in [
+            "/internal",
+            "/internal/42/more",
+            "/healthz",
+            "/calls/7",
+            "/",
+            "",
+        ] {
+            assert!(!excluded.matches_path(path), "{path}");
+        }
+        assert!(
+            !excluded.contains("/internal/42"),
+            "templates match templates"
+        );
+        assert!(excluded.contains("/internal/{id}"));
+    }
 }

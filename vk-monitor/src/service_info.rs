@@ -1,9 +1,14 @@
-//! Who the process is: the service, its version, environment and release, decided once at
-//! start-up and read by everything that names the service (`build_info`, the health
-//! endpoints).
+//! Who the process is: the service, its version, environment and release, with their
+//! defaults, decided once at start-up and read by what names the service (`build_info`, the
+//! health endpoints; the Sentry client is given the same release).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
+
+/// The version when none is known.
+pub(crate) const UNKNOWN_VERSION: &str = "unknown";
+/// The environment when none is set.
+pub(crate) const DEFAULT_ENVIRONMENT: &str = "development";
 
 /// The service's identity.
 #[derive(Debug)]
@@ -57,8 +62,8 @@ pub(crate) fn get() -> &'static ServiceInfo {
         UNKNOWN.get_or_init(|| {
             ServiceInfo::new(
                 "unknown_service".into(),
-                "unknown".into(),
-                "development".into(),
+                UNKNOWN_VERSION.into(),
+                DEFAULT_ENVIRONMENT.into(),
                 None,
             )
         })

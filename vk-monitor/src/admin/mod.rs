@@ -5,7 +5,7 @@
 //! what they cost (a render, a profile) is for operators. Which routes go where is the
 //! monitor's decision.
 //!
-//! | `METRICS_ADDR` | `MONITOR_TOKEN` | public port | admin listener |
+//! | `METRICS_ADDR` | `MONITOR_TOKEN` | public port | metrics listener |
 //! |---|---|---|---|
 //! | unset | unset | `/metrics` open; no profiles | none |
 //! | unset | set | `/metrics`, profiles and health details need the token | none |
@@ -60,7 +60,7 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-/// Binds the admin listener now, so a taken or invalid address fails start-up.
+/// Binds the metrics listener now, so a taken or invalid address fails start-up.
 pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let listener = TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
@@ -82,10 +82,10 @@ pub(crate) fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
                         if let Err(error) = axum::serve(listener, router).await {
-                            eprintln!("vk-monitor: the admin listener stopped: {error}");
+                            eprintln!("vk-monitor: the metrics listener stopped: {error}");
                         }
                     }
-                    Err(error) => eprintln!("vk-monitor: the admin listener failed: {error}"),
+                    Err(error) => eprintln!("vk-monitor: the metrics listener failed: {error}"),
                 }
             });
         })?;

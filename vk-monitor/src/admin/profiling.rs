@@ -10,7 +10,7 @@
 //! # Security
 //!
 //! A profile shows the service's code paths, and each request costs CPU for its whole duration.
-//! Serve this router only on the admin listener or behind the admin bearer token, never on the
+//! Serve this router only on the metrics listener or behind the admin bearer token, never on the
 //! public listener. The router itself checks nothing.
 //!
 //! # Query parameters
@@ -73,7 +73,7 @@ const DEFAULT_FREQUENCY: i32 = 99;
 /// `libcrypto`, which would silently drop every sample taken in TLS code.
 const BLOCKLIST: &[&str] = &["libc.so", "libc.musl", "libgcc", "libpthread", "vdso"];
 
-/// The router serving [`PATH`]; mount it only on the admin listener or behind the admin token
+/// The router serving [`PATH`]; mount it only on the metrics listener or behind the admin token
 /// (see the [module docs](self)).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route(PATH, get(profile))

@@ -11,6 +11,7 @@ use super::error::{ConfigError, InvalidVariable};
 use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
 use super::settings::Config;
 use crate::admin::{MIN_TOKEN_LEN, MonitorToken};
+use crate::service_info::DEFAULT_ENVIRONMENT;
 
 impl Config {
     /// Reads the process environment, after a `.env` file in the working directory or one of
@@ -210,7 +211,7 @@ impl ConfigBuilder {
                     is_environment(v).then(|| v.to_owned())
                 })
             })
-            .unwrap_or_else(|| "development".to_owned());
+            .unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned());
         let send_default_pii = self
             .send_default_pii
             .unwrap_or_else(|| env.bool("SENTRY_SEND_DEFAULT_PII", false));

@@ -16,7 +16,7 @@ use crate::admin::MonitorToken;
 use crate::{routes, service_info};
 
 /// The media type of the health-check response format.
-pub const HEALTH_CONTENT_TYPE: &str = "application/health+json";
+pub const CONTENT_TYPE: &str = "application/health+json";
 
 /// The compiler the binary was built with.
 const RUST_VERSION: &str = env!("VK_MONITOR_RUSTC_VERSION");
@@ -76,10 +76,7 @@ impl HealthRegistry {
             HealthStatus::Pass | HealthStatus::Warn => StatusCode::OK,
         };
         let headers = [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(HEALTH_CONTENT_TYPE),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ];
         (status, headers, body.to_string()).into_response()

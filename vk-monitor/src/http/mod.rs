@@ -12,10 +12,10 @@
 //! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
 //! answered with `500 Internal Server Error` by the layer and recorded with that status.
 //!
-//! The layer ([`layer`]) makes a service ([`service`]) that starts a tracker per request
-//! ([`tracker`], with its handles from [`handles`]); the response future ([`future`]) polls
-//! the handler and hands the tracker to the body ([`body`]), which records the request when
-//! it ends.
+//! Inside, the layer (`layer.rs`) makes a service (`service.rs`) that starts a tracker per
+//! request (`tracker.rs`, with its handles from `handles.rs`); the response future
+//! (`future.rs`) polls the handler and hands the tracker to the body (`body.rs`), which records
+//! the request when it ends.
 
 mod body;
 mod future;

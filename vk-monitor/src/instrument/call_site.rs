@@ -4,8 +4,8 @@
 //! first call after the exporter is installed, then reused: the steady state is a few atomic
 //! operations and two clock reads, with no registry lookup, label hashing or allocation.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
@@ -18,7 +18,7 @@ use crate::metrics::names::{
     FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
     FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
-use crate::metrics::{Histogram, InFlight, histogram, is_recording};
+use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording};
 use crate::sentry::{events, spans, state};
 
 /// The `result` label of a finished call.
@@ -85,9 +85,8 @@ pub struct CallSite {
     /// Per `CallResult`, registered on the first call that ends that way, so a function that
     /// never panics exports no panic histogram.
     durations: [OnceLock<&'static Histogram>; 4],
-    /// `function_errors_total` per kind. Kinds are `&'static str` and few; errors are the
-    /// cold path, so a short list behind a lock is enough.
-    error_kinds: Mutex<Vec<(&'static str, Counter)>>,
+    /// `function_errors_total` per kind. Kinds are `&'static str` and few.
+    error_kinds: HandleCache<&'static str, Counter>,
 }
 
 impl CallSite {
@@ -108,7 +107,7 @@ impl CallSite {
             description: OnceLock::new(),
             handles: OnceLock::new(),
             durations: [const { OnceLock::new() }; 4],
-            error_kinds: Mutex::new(Vec::new()),
+            error_kinds: HandleCache::new(),
         }
     }
 
@@ -184,14 +183,8 @@ impl CallSite {
                 &self.labels(&function, "result", result.label())
             )
         });
-        let mut kinds = self
-            .error_kinds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         for kind in ["error", "panic"] {
-            let counter =
-                metrics::counter!(FUNCTION_ERRORS_TOTAL, &self.labels(&function, "kind", kind));
-            kinds.push((kind, counter));
+            self.error_counter(&function, kind);
         }
         SiteHandles {
             function,
@@ -227,21 +220,17 @@ impl CallSite {
         })
     }
 
+    /// `function_errors_total` of `kind`, registered on its first use.
+    fn error_counter(&self, function: &SharedString, kind: &'static str) -> &'static Counter {
+        self.error_kinds.get_or_insert(&kind, |&kind| {
+            let counter =
+                metrics::counter!(FUNCTION_ERRORS_TOTAL, &self.labels(function, "kind", kind));
+            (kind, counter)
+        })
+    }
+
     fn count_error(&self, handles: &SiteHandles, kind: &'static str) {
-        let mut kinds = self
-            .error_kinds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, counter)) = kinds.iter().find(|(known, _)| *known == kind) {
-            counter.increment(1);
-            return;
-        }
-        let counter = metrics::counter!(
-            FUNCTION_ERRORS_TOTAL,
-            &self.labels(&handles.function, "kind", kind)
-        );
-        counter.increment(1);
-        kinds.push((kind, counter));
+        self.error_counter(&handles.function, kind).increment(1);
     }
 }
 

@@ -30,20 +30,20 @@ impl<T: ?Sized> Copy for Probe<'_, T> {}
 
 /// Return values that carry a status (responses, status codes, `(StatusCode, T)`).
 pub trait StatusValue {
-    fn status(&self) -> StatusCode;
+    fn __vk_status(&self) -> StatusCode;
 }
 impl StatusValue for StatusCode {
-    fn status(&self) -> StatusCode {
+    fn __vk_status(&self) -> StatusCode {
         *self
     }
 }
 impl<T> StatusValue for (StatusCode, T) {
-    fn status(&self) -> StatusCode {
+    fn __vk_status(&self) -> StatusCode {
         self.0
     }
 }
 impl<B> StatusValue for Response<B> {
-    fn status(&self) -> StatusCode {
+    fn __vk_status(&self) -> StatusCode {
         Response::status(self)
     }
 }
@@ -84,7 +84,7 @@ impl<T: StatusValue, E: MonitoredError> ByValueAndError for &&&&Probe<'_, Result
     #[inline]
     fn __vk_outcome(self) -> Outcome {
         match self.0 {
-            Ok(value) => Outcome::of_status(value.status()),
+            Ok(value) => Outcome::of_status(value.__vk_status()),
             Err(error) => Outcome::of_error(error),
         }
     }
@@ -98,7 +98,7 @@ impl<T: StatusValue, E> ByValueOnly for &&&Probe<'_, Result<T, E>> {
     #[inline]
     fn __vk_outcome(self) -> Outcome {
         match self.0 {
-            Ok(value) => Outcome::of_status(value.status()),
+            Ok(value) => Outcome::of_status(value.__vk_status()),
             Err(_) => Outcome::ERROR,
         }
     }
@@ -125,7 +125,7 @@ pub trait ByStatus {
 impl<T: StatusValue> ByStatus for &&Probe<'_, T> {
     #[inline]
     fn __vk_outcome(self) -> Outcome {
-        Outcome::of_status(self.0.status())
+        Outcome::of_status(self.0.__vk_status())
     }
 }
 

@@ -4,11 +4,36 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{PoisonError, RwLock};
 
+type Entries<K, V> = HashMap<K, &'static V, BuildHasherDefault<Fnv>>;
+
 pub(crate) struct HandleCache<K, V: 'static> {
-    entries: RwLock<Option<HashMap<K, &'static V>>>,
+    entries: RwLock<Option<Entries<K, V>>>,
+}
+
+/// FNV-1a. The keys are label values the application chose (route templates, statuses, error
+/// kinds), never a client's raw input, so a flooding-resistant hash buys nothing here, and
+/// SipHash would be most of a lookup's cost on every request.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 impl<K: Hash + Eq, V: Sync> HandleCache<K, V> {
@@ -30,7 +55,7 @@ impl<K: Hash + Eq, V: Sync> HandleCache<K, V> {
         }
         drop(known);
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        let entries = entries.get_or_insert_with(HashMap::new);
+        let entries = entries.get_or_insert_with(Entries::default);
         // Another thread may have made them between the two locks.
         if let Some(handles) = entries.get(key) {
             return handles;

@@ -2,14 +2,14 @@
 //! recorder state call sites read, this crate's fixed-bucket histograms and in-flight counts,
 //! the cache of per-label handles, and the names of every metric this crate emits.
 
-mod exporter;
+pub(crate) mod exporter;
 mod handle_cache;
 pub(crate) mod histogram;
 pub(crate) mod in_flight;
 pub mod names;
 mod recording;
 
-pub use exporter::{CONTENT_TYPE, Exporter, ExporterBuilder, ExporterError};
+pub use exporter::CONTENT_TYPE;
 pub(crate) use handle_cache::HandleCache;
 pub(crate) use histogram::Histogram;
 pub(crate) use in_flight::InFlight;

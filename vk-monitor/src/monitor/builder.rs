@@ -1,5 +1,7 @@
-//! Installing a [`Monitor`]: configuration in code, then the environment; the exporter, the
-//! Sentry client and the admin listener, in an order where a failure leaves nothing behind.
+//! Installing a [`Monitor`]: configuration in code, then the environment; the metrics
+//! listener's address bound first, so that a taken port or an invalid setting fails start-up
+//! before anything process-wide is installed; then the exporter, the Sentry client and the
+//! listener's thread.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use crate::admin;
 use crate::config::ConfigBuilder;
 use crate::health::HealthRegistry;
 use crate::http::MonitorLayer;
-use crate::metrics::{Exporter, ExporterBuilder};
+use crate::metrics::exporter::{Exporter, ExporterBuilder};
 use crate::sentry::client::{self, Filters};
 use crate::service_info::{self, ServiceInfo};
 
@@ -56,12 +58,14 @@ impl MonitorBuilder {
         self
     }
 
-    /// Adjusts the exporter (buckets, service name...) before it is installed.
+    /// Adjusts the exporter (buckets, service name...) before it is installed; calls add up,
+    /// as for [`config`](Self::config).
     pub fn exporter(
         mut self,
         configure: impl FnOnce(ExporterBuilder) -> ExporterBuilder + 'static,
     ) -> Self {
-        self.exporter = Box::new(configure);
+        let previous = self.exporter;
+        self.exporter = Box::new(move |exporter| configure(previous(exporter)));
         self
     }
 
@@ -87,7 +91,7 @@ impl MonitorBuilder {
             eprintln!("vk-monitor: warning: {warning}");
         }
         // Before anything global is installed: a taken port fails start-up with no side effects.
-        let admin_listener = config
+        let metrics_listener = config
             .metrics_addr
             .map(|addr| admin::bind(addr).map_err(|error| InitError::Listen { addr, error }))
             .transpose()?;
@@ -96,24 +100,22 @@ impl MonitorBuilder {
             .release
             .clone()
             .map_or(Cow::Borrowed(self.version), Cow::Owned);
-        let release = config
-            .release
-            .clone()
-            .unwrap_or_else(|| format!("{}@{}", self.name, self.version));
+        let info = ServiceInfo::new(
+            self.name.into(),
+            version,
+            config.environment.clone().into(),
+            config.release.clone().map(Cow::Owned),
+        );
+        let release = info.release.clone();
         let exporter = if config.enable_metrics {
             let builder = Exporter::builder()
-                .service(self.name)
-                .version(version)
-                .environment(config.environment.clone())
-                .release(release.clone());
+                .service(info.service)
+                .version(info.version)
+                .environment(info.environment)
+                .release(info.release);
             Some((self.exporter)(builder).install()?)
         } else {
-            service_info::set(ServiceInfo::new(
-                self.name.into(),
-                version,
-                config.environment.clone().into(),
-                Some(release.clone().into()),
-            ));
+            service_info::set(info);
             None
         };
         let filters = Filters {
@@ -131,7 +133,7 @@ impl MonitorBuilder {
             token: config.monitor_token,
             metrics_addr: None,
         };
-        if let Some(listener) = admin_listener {
+        if let Some(listener) = metrics_listener {
             let addr = listener.local_addr().map_err(|error| InitError::Listen {
                 addr: config.metrics_addr.unwrap_or(([0, 0, 0, 0], 0).into()),
                 error,

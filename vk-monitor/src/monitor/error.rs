@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::config::ConfigError;
-use crate::metrics::ExporterError;
+use crate::metrics::exporter::ExporterError;
 
 /// Why [`init!`](crate::init) failed.
 #[derive(Debug)]
@@ -15,7 +15,7 @@ pub enum InitError {
     Config(ConfigError),
     /// The exporter could not be installed.
     Exporter(ExporterError),
-    /// The admin listener (`METRICS_ADDR`) could not be started.
+    /// The metrics listener (`METRICS_ADDR`) could not be started.
     Listen {
         /// The address asked for.
         addr: SocketAddr,

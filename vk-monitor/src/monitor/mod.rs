@@ -14,7 +14,7 @@ use axum::Router;
 use crate::admin::{self, MonitorToken};
 use crate::health::{Details, HealthRegistry};
 use crate::http::MonitorLayer;
-use crate::metrics::Exporter;
+use crate::metrics::exporter::Exporter;
 use crate::sentry::client::SentryGuard;
 pub use builder::MonitorBuilder;
 pub use error::InitError;
@@ -137,10 +137,10 @@ impl Monitor {
         admin::guard(routes, self.token.as_ref())
     }
 
-    /// `/metrics`, and profiles where they are protected: on an admin listener, or behind a
+    /// `/metrics`, and profiles where they are protected: on a metrics listener, or behind a
     /// token (a profile costs CPU for seconds, so an open one would invite abuse).
     #[cfg_attr(not(feature = "profiling"), allow(unused_variables))]
-    fn admin_routes<S>(&self, on_admin_listener: bool) -> Router<S>
+    fn admin_routes<S>(&self, on_metrics_listener: bool) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
@@ -149,7 +149,7 @@ impl Monitor {
             None => Router::new(),
         };
         #[cfg(feature = "profiling")]
-        if on_admin_listener || self.token.is_some() {
+        if on_metrics_listener || self.token.is_some() {
             return routes.merge(crate::admin::profiling::router());
         }
         routes

@@ -78,7 +78,7 @@ impl Filters {
             .request
             .as_ref()
             .and_then(|request| request.url.as_ref())
-            .is_some_and(|url| self.excluded.contains(url.path()));
+            .is_some_and(|url| self.excluded.matches_path(url.path()));
         let rate_limited = event
             .tags
             .get("http.status_code")
@@ -163,13 +163,13 @@ mod tests {
     fn routes_excluded_by_the_user_are_filtered_too() {
         let filters = Filters {
             ignore: Vec::new(),
-            excluded: ExcludedRoutes::default().with("/internal/status"),
+            excluded: ExcludedRoutes::default().with("/internal/{id}"),
         };
-        let context = TransactionContext::new("GET /internal/status", "http.server");
+        let context = TransactionContext::new("GET /internal/{id}", "http.server");
         assert_eq!(filters.sample_rate(&context, 1.0), 0.0);
         let mut event = Event::new();
         event.request = Some(Request {
-            url: "http://pod:3000/internal/status".parse().ok(),
+            url: "http://pod:3000/internal/42".parse().ok(),
             ..Default::default()
         });
         assert!(filters.keep(event).is_none());

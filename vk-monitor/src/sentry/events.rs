@@ -1,5 +1,6 @@
-//! Error events: built from a call's error, linked to the trace they happened in, captured, and
-//! counted on the thread so that the calls around know the failure is reported.
+//! Error events: the exception event the probes fill in, linking an event to the trace it
+//! happened in, capturing it, and counting it on the thread so that the calls around know the
+//! failure is reported.
 
 use sentry::Hub;
 use sentry::protocol::{Event, Exception, Level};

@@ -1,6 +1,6 @@
 //! Sentry transactions for HTTP requests: one `http.server` transaction per sampled request,
-//! named `METHOD /route/{template}`, continuing an incoming trace ([`trace_headers`]), with
-//! request data that carries no personal data by default ([`data`]).
+//! named `METHOD /route/{template}`, continuing an incoming trace (`trace_headers.rs`), with
+//! request data that carries no personal data by default (`data.rs`).
 //!
 //! The sampling decision comes first, from the incoming header or a random draw; a request
 //! sampled out touches nothing of the SDK.

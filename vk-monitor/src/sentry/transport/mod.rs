@@ -1,10 +1,10 @@
 //! The transport that sends envelopes to Sentry: a bounded queue in front of one sending
-//! thread ([`sender`]), so a slow or unreachable Sentry never slows a request down. Whatever
+//! thread (`sender.rs`), so a slow or unreachable Sentry never slows a request down. Whatever
 //! cannot be sent (queue full, rate limited, network error, rejected) is counted in
-//! `sentry_envelopes_dropped_total{reason}` ([`dropped`]), never lost silently.
+//! `sentry_envelopes_dropped_total{reason}` (`dropped.rs`), never lost silently.
 //!
 //! While Sentry asks us to wait (429) or cannot be reached, envelopes are dropped where they
-//! are produced, before they are queued or serialised ([`pause`]): a Sentry outage costs the
+//! are produced, before they are queued or serialised (`pause.rs`): a Sentry outage costs the
 //! application an atomic load per envelope, not a connection attempt.
 
 mod dropped;

@@ -1,0 +1,44 @@
+use super::monitored;
+use quote::quote;
+
+#[test]
+fn disabled_emits_the_item_unchanged() {
+    let item = quote! {
+        /// Docs.
+        #[inline]
+        pub async fn load(id: u32) -> Result<u32, String> { Ok(id) }
+    };
+    let out = monitored(quote!(name = "load_call"), item.clone(), false);
+    assert_eq!(out.to_string(), item.to_string());
+}
+
+#[test]
+fn disabled_still_validates_the_arguments() {
+    let item = quote!(
+        fn load() {}
+    );
+    let out = monitored(quote!(nmae = "x"), item.clone(), false).to_string();
+    assert!(
+        out.starts_with(&item.to_string()),
+        "the item is kept: {out}"
+    );
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(out.contains("unknown argument `nmae`"), "{out}");
+}
+
+#[test]
+fn enabled_instruments_through_the_runtime() {
+    let out = monitored(
+        quote!(),
+        quote!(
+            fn load() {}
+        ),
+        true,
+    )
+    .to_string();
+    assert!(out.contains("__VK_SITE"), "{out}");
+    assert!(
+        out.contains(":: vk_monitor :: __private :: CallSite :: new"),
+        "{out}"
+    );
+}
