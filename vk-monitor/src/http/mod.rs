@@ -11,12 +11,10 @@
 //! future or body is dropped before the end (the client went away) is counted with
 //! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
 //! answered with `500 Internal Server Error` by the layer and recorded with that status.
-//!
-//! Inside, the layer (`layer.rs`) makes a service (`service.rs`) that starts a tracker per
-//! request (`tracker.rs`, with its handles from `handles.rs`); the response future
-//! (`future.rs`) polls the handler and hands the tracker to the body (`body.rs`), which records
-//! the request when it ends.
 
+// The layer makes a service that starts a tracker per request (with its handles from
+// `handles`); the response future polls the handler and hands the tracker to the body, which
+// records the request when it ends.
 mod body;
 mod future;
 mod handles;
