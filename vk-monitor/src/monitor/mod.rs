@@ -19,7 +19,7 @@ use crate::sentry::client::SentryGuard;
 pub use builder::MonitorBuilder;
 pub use error::InitError;
 
-/// Everything an axum application mounts: the monitoring routes and the HTTP metrics layer;
+/// Everything an axum application mounts: the monitoring routes and the HTTP layer;
 /// and what it keeps alive: the Sentry client, flushed when the last clone is dropped.
 ///
 /// ```
@@ -137,7 +137,7 @@ impl Monitor {
         admin::guard(routes, self.token.as_ref())
     }
 
-    /// `/metrics`, and profiles where they are protected: on a metrics listener, or behind a
+    /// `/metrics`, and profiles where they are protected: on the metrics listener, or behind a
     /// token (a profile costs CPU for seconds, so an open one would invite abuse).
     #[cfg_attr(not(feature = "profiling"), allow(unused_variables))]
     fn admin_routes<S>(&self, on_metrics_listener: bool) -> Router<S>
