@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use http::Request;
 
 /// Headers that carry credentials: never sent without PII, and scrubbed even with it.
-pub(super) const CREDENTIAL_HEADERS: &[&str] = &[
+const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
     "cookie",
@@ -15,7 +15,7 @@ pub(super) const CREDENTIAL_HEADERS: &[&str] = &[
     "x-api-key",
 ];
 /// Headers that carry the client's address: sent only with PII.
-pub(super) const ADDRESS_HEADERS: &[&str] = &["x-forwarded-for", "x-real-ip", "forwarded"];
+const ADDRESS_HEADERS: &[&str] = &["x-forwarded-for", "x-real-ip", "forwarded"];
 /// Query parameters named like secrets are scrubbed whatever the PII setting.
 pub(super) const SECRET_PARAMETERS: &[&str] = &["token", "password", "secret", "key", "auth"];
 pub(super) const FILTERED: &str = "[Filtered]";
