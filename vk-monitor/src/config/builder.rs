@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sentry::types::Dsn;
 
-use super::env::{EnvReader, read_dotenv};
+use super::env::{EnvReader, Found, process_var, read_dotenv};
 use super::error::{ConfigError, InvalidVariable};
 use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
 use super::settings::Config;
@@ -104,17 +104,19 @@ impl ConfigBuilder {
     /// Completes the configuration from the environment (and `.env`).
     #[allow(clippy::wrong_self_convention)] // reads like English: `builder().from_env()`
     pub fn from_env(self) -> Result<Config, ConfigError> {
-        let (dotenv, dotenv_error) = read_dotenv();
-        let mut reader = EnvReader::new(move |name: &str| {
-            std::env::var(name)
-                .ok()
-                .or_else(|| dotenv.get(name).cloned())
+        let (dotenv, dotenv_error) = match std::env::current_dir() {
+            Ok(dir) => read_dotenv(&dir),
+            Err(_) => Default::default(), // no working directory: no `.env` to look for
+        };
+        let mut reader = EnvReader::new(move |name: &str| match process_var(name) {
+            Found::Unset => Found::from(dotenv.get(name).cloned()),
+            found => found,
         });
         if let Some(error) = dotenv_error {
             reader.invalid.push(InvalidVariable {
                 name: ".env",
                 value: error,
-                expected: "KEY=value lines",
+                expected: "KEY=value lines (the offending line is not shown: it may hold a secret)",
             });
         }
         self.read(reader)
@@ -153,10 +155,10 @@ impl ConfigBuilder {
         self,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        self.read(EnvReader::new(lookup))
+        self.read(EnvReader::new(move |name: &str| Found::from(lookup(name))))
     }
 
-    fn read<L: Fn(&str) -> Option<String>>(
+    pub(super) fn read<L: Fn(&str) -> Found>(
         self,
         mut env: EnvReader<L>,
     ) -> Result<Config, ConfigError> {
@@ -164,6 +166,8 @@ impl ConfigBuilder {
             .sentry_dsn
             .map(Some)
             .unwrap_or_else(|| env.text("SENTRY_DSN"));
+        // Empty is the Sentry SDKs' way of saying "Sentry off", so it is not an error here; a
+        // value that is set but empty means nothing for the other settings, which refuse it.
         let sentry_dsn = dsn_text
             .filter(|dsn| !dsn.trim().is_empty())
             .and_then(|dsn| {
@@ -187,7 +191,6 @@ impl ConfigBuilder {
         let release = self
             .release
             .or_else(|| env.text("RELEASE_VERSION"))
-            .filter(|r| !r.trim().is_empty())
             .and_then(|r| {
                 env.check("RELEASE_VERSION", &r, RELEASE_EXPECTED, |v| {
                     is_release(v).then(|| v.to_owned())
@@ -205,7 +208,6 @@ impl ConfigBuilder {
             .map(|e| ("APM_ENVIRONMENT", e))
             .or_else(|| env.text("APM_ENVIRONMENT").map(|e| ("APM_ENVIRONMENT", e)))
             .or_else(|| env.text("ENVIRONMENT").map(|e| ("ENVIRONMENT", e)))
-            .filter(|(_, e)| !e.trim().is_empty())
             .and_then(|(name, e)| {
                 env.check(name, &e, ENVIRONMENT_EXPECTED, |v| {
                     is_environment(v).then(|| v.to_owned())
@@ -223,9 +225,6 @@ impl ConfigBuilder {
             .unwrap_or_else(|| env.bool("HEALTH_SHOW_DETAILS", false));
         let metrics_addr = self.metrics_addr.or_else(|| {
             let value = env.text("METRICS_ADDR")?;
-            if value.trim().is_empty() {
-                return None;
-            }
             env.check(
                 "METRICS_ADDR",
                 &value,
@@ -237,7 +236,6 @@ impl ConfigBuilder {
             .monitor_token
             .map(|HiddenText(token)| token)
             .or_else(|| env.text("MONITOR_TOKEN"))
-            .filter(|token| !token.is_empty())
             .and_then(|token| {
                 env.secret("MONITOR_TOKEN", &token, TOKEN_EXPECTED, |t| {
                     MonitorToken::new(t)

@@ -1,43 +1,151 @@
 //! Reading variables: the `.env` file, and a reader that parses values through a lookup and
-//! collects every invalid one, hiding secrets.
+//! collects every invalid one (set but empty, not UTF-8, or unparsable), hiding secrets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, InvalidVariable};
 
-/// The `.env` file's pairs, and what was wrong with it if anything.
-pub(super) fn read_dotenv() -> (HashMap<String, String>, Option<String>) {
-    let Ok(iter) = dotenvy::dotenv_iter() else {
-        return (HashMap::new(), None); // no .env: nothing to read
+/// What a lookup found for one variable.
+pub(super) enum Found {
+    Unset,
+    Text(String),
+    /// Set, but not UTF-8: reported by its length, since it may be a secret.
+    NotUnicode(usize),
+}
+
+impl From<Option<String>> for Found {
+    fn from(value: Option<String>) -> Self {
+        value.map_or(Found::Unset, Found::Text)
+    }
+}
+
+/// The process environment: a value that is not UTF-8 is kept apart from an unset one, so
+/// that it is reported rather than silently ignored.
+pub(super) fn process_var(name: &str) -> Found {
+    match std::env::var_os(name) {
+        None => Found::Unset,
+        Some(value) => match value.into_string() {
+            Ok(text) => Found::Text(text),
+            Err(value) => Found::NotUnicode(value.len()),
+        },
+    }
+}
+
+/// The `.env` file in `start` or the nearest parent that has one: its pairs, and what was
+/// wrong with it if anything. The error names the file, the line and the variable, never the
+/// line's text, which may hold a token or a DSN.
+pub(super) fn read_dotenv(start: &Path) -> (HashMap<String, String>, Option<String>) {
+    let Some(path) = find_dotenv(start) else {
+        return (HashMap::new(), None);
+    };
+    let content = match std::fs::read(&path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(content) => content,
+            Err(_) => {
+                return (
+                    HashMap::new(),
+                    Some(format!("{}: not UTF-8 text", path.display())),
+                );
+            }
+        },
+        Err(error) => {
+            return (
+                HashMap::new(),
+                Some(format!("{}: {}", path.display(), error.kind())),
+            );
+        }
     };
     let mut pairs = HashMap::new();
-    for item in iter {
+    for item in dotenvy::from_read_iter(content.as_bytes()) {
         match item {
             Ok((key, value)) => {
                 pairs.insert(key, value);
             }
-            Err(error) => return (pairs, Some(error.to_string())),
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                return (pairs, Some(describe_bad_line(&path, &content, &line)));
+            }
+            // Substitution of an unset or non-UTF-8 variable, or a read error: neither carries
+            // the file's text in our message.
+            Err(dotenvy::Error::EnvVar(error)) => {
+                return (pairs, Some(format!("{}: {error}", path.display())));
+            }
+            Err(_) => return (pairs, Some(format!("{}: unreadable", path.display()))),
         }
     }
     (pairs, None)
 }
 
+fn find_dotenv(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(".env"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `path: line N (VARIABLE)`, from the text the parser refused: its line number is where it
+/// first appears, its variable the identifier before `=`, and the value is left out.
+fn describe_bad_line(path: &Path, content: &str, line: &str) -> String {
+    let number = content
+        .find(line)
+        .map(|at| content[..at].matches('\n').count() + 1);
+    let key = line
+        .trim_start()
+        .trim_start_matches("export ")
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|key| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    let mut described = path.display().to_string();
+    if let Some(number) = number {
+        described.push_str(&format!(" line {number}"));
+    }
+    match key {
+        Some(key) => described.push_str(&format!(" ({key}), value not shown")),
+        None => described.push_str(", not a KEY=value line"),
+    }
+    described
+}
+
+/// What a set but empty variable is told.
+const EMPTY_EXPECTED: &str = "a value: the variable is set but empty (unset it for the default)";
+
 /// Reads variables through a lookup, collecting the invalid ones.
 pub(super) struct EnvReader<L> {
     lookup: L,
     pub(super) invalid: Vec<InvalidVariable>,
+    /// Variables already reported as not UTF-8, read more than once but named once.
+    not_unicode: HashSet<&'static str>,
 }
 
-impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
+impl<L: Fn(&str) -> Found> EnvReader<L> {
     pub(super) fn new(lookup: L) -> Self {
         EnvReader {
             lookup,
             invalid: Vec::new(),
+            not_unicode: HashSet::new(),
         }
     }
 
-    pub(super) fn text(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+    /// The variable's text; `None` when unset, or when it is not UTF-8, which is reported:
+    /// treating such a value as unset would turn a broken secret into no secret.
+    pub(super) fn text(&mut self, name: &'static str) -> Option<String> {
+        match (self.lookup)(name) {
+            Found::Unset => None,
+            Found::Text(text) => Some(text),
+            Found::NotUnicode(len) => {
+                if self.not_unicode.insert(name) {
+                    self.invalid.push(InvalidVariable {
+                        name,
+                        value: format!("<not UTF-8, {len} bytes>"),
+                        expected: "UTF-8 text",
+                    });
+                }
+                None
+            }
+        }
     }
 
     /// Parses `value`, or records why it is invalid.
@@ -61,7 +169,10 @@ impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Option<T> {
         self.validate(name, value, expected, parse, |value| {
-            format!("<hidden, {} characters>", value.chars().count())
+            match value.chars().count() {
+                0 => String::new(), // an empty secret is no secret; say plainly that it is empty
+                len => format!("<hidden, {len} characters>"),
+            }
         })
     }
 
@@ -73,6 +184,16 @@ impl<L: Fn(&str) -> Option<String>> EnvReader<L> {
         parse: impl FnOnce(&str) -> Option<T>,
         shown: impl FnOnce(&str) -> String,
     ) -> Option<T> {
+        if value.trim().is_empty() {
+            // A secret that failed to mount arrives as `NAME=`: taking it as unset would
+            // leave what it guards open.
+            self.invalid.push(InvalidVariable {
+                name,
+                value: value.to_owned(),
+                expected: EMPTY_EXPECTED,
+            });
+            return None;
+        }
         let parsed = parse(value);
         if parsed.is_none() {
             self.invalid.push(InvalidVariable {

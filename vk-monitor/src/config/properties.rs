@@ -120,18 +120,19 @@ fn hostile_value() -> impl Strategy<Value = String> {
 /// Whether `value` is invalid for `name`, decided from the documented rules.
 fn rejected(name: &str, value: &str) -> bool {
     if name == "MONITOR_TOKEN" {
-        // Taken as written: a space is a character of the token, and not a valid one.
-        return !value.is_empty() && MonitorToken::new(value).is_none();
+        // Taken as written: a space is a character of the token, and not a valid one. Empty is
+        // refused too: a secret that failed to mount must not leave the routes open.
+        return MonitorToken::new(value).is_none();
     }
     if name == "RELEASE_VERSION" {
-        return !value.trim().is_empty() && !is_release(value);
+        return value.trim().is_empty() || !is_release(value);
     }
     if name == "APM_ENVIRONMENT" || name == "ENVIRONMENT" {
-        return !value.trim().is_empty() && !is_environment(value);
+        return value.trim().is_empty() || !is_environment(value);
     }
     let value = value.trim();
     if name == "METRICS_ADDR" {
-        !value.is_empty() && value.parse::<SocketAddr>().is_err()
+        value.parse::<SocketAddr>().is_err()
     } else if name == "SENTRY_DSN" {
         !value.is_empty() && value.parse::<Dsn>().is_err()
     } else if RATES.contains(&name) {
@@ -180,7 +181,11 @@ proptest! {
                 for invalid in &error.invalid {
                     if invalid.name == "MONITOR_TOKEN" {
                         let token = &vars[invalid.name];
-                        let hidden = format!("<hidden, {} characters>", token.chars().count());
+                        let hidden = if token.trim().is_empty() {
+                            token.clone() // blank: nothing to hide, and clearer shown as it is
+                        } else {
+                            format!("<hidden, {} characters>", token.chars().count())
+                        };
                         prop_assert_eq!(&invalid.value, &hidden, "a secret is never shown");
                         let shown_elsewhere = error
                             .invalid
@@ -206,8 +211,8 @@ proptest! {
         exponent in any::<bool>(),
         padding in "[ \t]{0,2}",
         booleans in prop::array::uniform5((any::<bool>(), 0usize..3, any::<bool>())),
-        release in "\\PC{0,40}".prop_filter("a release", |r| is_release(r)),
-        environment in "\\PC{0,40}".prop_filter("an environment", |e| is_environment(e)),
+        release in "\\PC{1,40}".prop_filter("a release", |r| is_release(r) && !r.trim().is_empty()),
+        environment in "\\PC{1,40}".prop_filter("an environment", |e| is_environment(e) && !e.trim().is_empty()),
         key in "[a-f0-9]{1,32}",
         // "??--" labels are reserved for IDNA (xn--...) and rejected unless valid punycode.
         host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6})?"
@@ -243,9 +248,8 @@ proptest! {
             config.health_show_details,
         ];
         prop_assert_eq!(flags, booleans.map(|(value, _, _)| value));
-        prop_assert_eq!(config.release, Some(release.clone()).filter(|r| !r.trim().is_empty()));
-        let expected_environment = if environment.trim().is_empty() { "development" } else { &environment };
-        prop_assert_eq!(config.environment, expected_environment);
+        prop_assert_eq!(config.release, Some(release.clone()));
+        prop_assert_eq!(config.environment, environment);
     }
 
     #[test]

@@ -227,3 +227,110 @@ fn an_invalid_dsn_is_reported_as_found() {
     let padded = config(&[("SENTRY_DSN", " https://k@host/1\r")]).unwrap();
     assert!(padded.sentry_dsn.is_some());
 }
+
+#[test]
+fn set_but_empty_settings_are_named_not_taken_as_unset() {
+    // A secret that failed to mount arrives as `MONITOR_TOKEN=`: the routes it guards must not
+    // open. Every empty setting is reported in the same error.
+    let error = config(&[
+        ("MONITOR_TOKEN", ""),
+        ("METRICS_ADDR", ""),
+        ("RELEASE_VERSION", " "),
+        ("APM_ENVIRONMENT", ""),
+        ("SENTRY_TRACES_SAMPLE_RATE", ""),
+        ("ENABLE_METRICS", ""),
+    ])
+    .unwrap_err();
+    let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+    assert_eq!(
+        names,
+        [
+            "SENTRY_TRACES_SAMPLE_RATE",
+            "RELEASE_VERSION",
+            "ENABLE_METRICS",
+            "APM_ENVIRONMENT",
+            "METRICS_ADDR",
+            "MONITOR_TOKEN"
+        ]
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("MONITOR_TOKEN=\"\" (expected a value: the variable is set but empty"),
+        "{message}"
+    );
+    // Empty keeps its one documented meaning: an empty DSN turns Sentry off.
+    assert!(config(&[("SENTRY_DSN", "")]).unwrap().sentry_dsn.is_none());
+}
+
+#[test]
+fn a_value_that_is_not_utf8_is_named_once_and_never_shown() {
+    use super::env::{EnvReader, Found};
+    let lookup = |name: &str| match name {
+        "MONITOR_TOKEN" => Found::NotUnicode(20),
+        // Read twice (whether it was set, then its value): still one error.
+        "SENTRY_PROFILES_SAMPLE_RATE" => Found::NotUnicode(3),
+        "ENABLE_METRICS" => Found::Text("maybe".to_owned()),
+        _ => Found::Unset,
+    };
+    let error = Config::builder().read(EnvReader::new(lookup)).unwrap_err();
+    let found: Vec<(&str, &str)> = error
+        .invalid
+        .iter()
+        .map(|v| (v.name, v.value.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("SENTRY_PROFILES_SAMPLE_RATE", "<not UTF-8, 3 bytes>"),
+            ("ENABLE_METRICS", "maybe"),
+            ("MONITOR_TOKEN", "<not UTF-8, 20 bytes>"),
+        ]
+    );
+    assert_eq!(error.invalid[0].expected, "UTF-8 text");
+}
+
+#[test]
+fn the_process_environment_tells_not_utf8_from_unset() {
+    use super::env::{Found, process_var};
+    assert!(matches!(
+        process_var("VK_MONITOR_SURELY_UNSET_VARIABLE"),
+        Found::Unset
+    ));
+    // PATH is set in any test environment, and UTF-8 in any this suite runs in.
+    assert!(matches!(process_var("PATH"), Found::Text(_)));
+}
+
+#[test]
+fn a_malformed_dotenv_line_is_located_without_its_value() {
+    let dir = std::env::temp_dir().join(format!("vk-monitor-dotenv-{}", std::process::id()));
+    let nested = dir.join("service");
+    std::fs::create_dir_all(&nested).unwrap();
+    let secret = "s3cret-token-value-0123456789";
+    std::fs::write(
+        dir.join(".env"),
+        format!("# settings\nSENTRY_DEBUG=false\n\nMONITOR_TOKEN=\"{secret}\nAPM_ENABLED=true\n"),
+    )
+    .unwrap();
+
+    // Found from a directory below it, as from the process's working directory.
+    let (pairs, error) = super::env::read_dotenv(&nested);
+    let error = error.expect("an unterminated quote is a malformed line");
+    assert!(
+        !error.contains(secret) && !error.contains("s3cret"),
+        "{error}"
+    );
+    let file = dir.join(".env");
+    assert_eq!(
+        error,
+        format!("{} line 4 (MONITOR_TOKEN), value not shown", file.display())
+    );
+    assert_eq!(pairs.get("SENTRY_DEBUG").map(String::as_str), Some("false"));
+
+    std::fs::write(dir.join(".env"), "SENTRY_DEBUG=true\n").unwrap();
+    let (pairs, error) = super::env::read_dotenv(&nested);
+    assert_eq!(
+        (pairs.get("SENTRY_DEBUG").map(String::as_str), error),
+        (Some("true"), None)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
