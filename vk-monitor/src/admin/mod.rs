@@ -36,6 +36,10 @@ where
     let Some(token) = token.cloned() else {
         return router;
     };
+    // Nothing to guard (metrics off, no profiling): axum refuses a route layer over no routes.
+    if !router.has_routes() {
+        return router;
+    }
     router.route_layer(middleware::from_fn(move |request: Request, next: Next| {
         let allowed = token.authorizes(request.headers());
         async move {
