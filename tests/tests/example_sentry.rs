@@ -91,3 +91,150 @@ async fn the_failing_transcript_route_reaches_sentry() {
         assert!(!everything.contains(personal), "{personal} reached Sentry");
     }
 }
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+
+/// `GET /calls` with the given extra header lines.
+async fn get_calls(addr: std::net::SocketAddr, headers: &str) -> u16 {
+    let request =
+        format!("GET /calls HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
+    vk_monitor_tests::raw_request(addr, request.as_bytes())
+        .await
+        .status
+}
+
+/// With tracing off, by `APM_ENABLED=false` or a rate of 0, requests that arrive with a
+/// sampled trace header are not traced: a client cannot turn tracing on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs the example server binary; .ci/run runs it"]
+async fn with_tracing_off_no_client_header_starts_a_transaction() {
+    for off in [("APM_ENABLED", "false"), ("SENTRY_TRACES_SAMPLE_RATE", "0")] {
+        let receiver = SentryReceiver::start().await;
+        let server = ExampleServer::start(&[
+            ("SENTRY_DSN", receiver.dsn.as_str()),
+            ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+            off,
+        ])
+        .await;
+        for i in 0..10 {
+            let sentry_trace = format!("sentry-trace: {TRACE}-{PARENT}-1\r\n");
+            let traceparent = format!("traceparent: 00-{TRACE}-{PARENT}-01\r\n");
+            let header = if i % 2 == 0 {
+                sentry_trace
+            } else {
+                traceparent
+            };
+            assert_eq!(get_calls(server.addr, &header).await, 200);
+        }
+        server.terminate().await;
+        let (transactions, _) = receiver.received();
+        assert!(
+            transactions.is_empty(),
+            "{off:?}: {} transactions from 10 sampled requests",
+            transactions.len()
+        );
+    }
+}
+
+/// A public edge (`SENTRY_FOLLOW_INCOMING_SAMPLING=false`) continues an incoming trace but
+/// decides sampling itself: at rate 1, a request sent as sampled out is traced, in the trace
+/// it came with. By default the incoming decision is followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs the example server binary; .ci/run runs it"]
+async fn a_public_edge_decides_sampling_itself_and_keeps_the_trace_id() {
+    for (follow, traced) in [("false", true), ("true", false)] {
+        let receiver = SentryReceiver::start().await;
+        let server = ExampleServer::start(&[
+            ("SENTRY_DSN", receiver.dsn.as_str()),
+            ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+            ("SENTRY_FOLLOW_INCOMING_SAMPLING", follow),
+        ])
+        .await;
+        let header = format!("sentry-trace: {TRACE}-{PARENT}-0\r\n");
+        assert_eq!(get_calls(server.addr, &header).await, 200);
+        server.terminate().await;
+        let (transactions, _) = receiver.received();
+        let calls: Vec<_> = transactions
+            .iter()
+            .filter(|t| t.name.as_deref() == Some("GET /calls"))
+            .collect();
+        assert_eq!(calls.len(), usize::from(traced), "follow={follow}");
+        if let Some(transaction) = calls.first() {
+            let Some(Context::Trace(trace)) = transaction.contexts.get("trace") else {
+                panic!("no trace context")
+            };
+            assert_eq!(trace.trace_id.to_string(), TRACE);
+            assert_eq!(
+                trace.parent_span_id.map(|id| id.to_string()).as_deref(),
+                Some(PARENT)
+            );
+        }
+    }
+}
+
+/// With default settings, what an audit saw reaching Sentry does not: credential and identity
+/// headers, query values, a path holding an e-mail address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs the example server binary; .ci/run runs it"]
+async fn default_request_data_carries_no_credentials_or_identities() {
+    let receiver = SentryReceiver::start().await;
+    let server = ExampleServer::start(&[
+        ("SENTRY_DSN", receiver.dsn.as_str()),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+        ("SPEECH_FAILURE_RATE", "1"),
+    ])
+    .await;
+    let addr = server.addr;
+    let created = http_request(
+        addr,
+        "POST",
+        "/calls",
+        r#"{"caller":"+15550100","callee":"s"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = serde_json::from_str::<serde_json::Value>(&created.body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let headers = "X-Auth-Token: tok-1a2b3c4d5e\r\nX-Forwarded-Email: ada@example.com\r\n\
+                   True-Client-IP: 198.51.100.23\r\nAuthorization: Bearer bearer-9z8y\r\n\
+                   Cookie: session=cookie-7x6w\r\nUser-Agent: probe/1.0\r\n";
+    for target in [
+        format!("/calls/{id}/transcript?code=oauth-5q4r&sig=sig-3p2o&page=2"),
+        "/calls/ada@example.com/transcript?code=oauth-5q4r".to_owned(),
+    ] {
+        let request =
+            format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
+        let answered = vk_monitor_tests::raw_request(addr, request.as_bytes()).await;
+        assert!(answered.status >= 400, "{target}: {}", answered.status);
+    }
+    server.terminate().await;
+    let (transactions, events) = receiver.received();
+    assert!(
+        transactions
+            .iter()
+            .any(|t| t.name.as_deref() == Some("GET /calls/{id}/transcript")),
+        "the transcript requests were traced"
+    );
+    assert!(!events.is_empty(), "the failing transcript was reported");
+    let everything =
+        serde_json::to_string(&transactions).unwrap() + &serde_json::to_string(&events).unwrap();
+    for leaked in [
+        "tok-1a2b3c4d5e",
+        "ada@example.com",
+        "198.51.100.23",
+        "bearer-9z8y",
+        "cookie-7x6w",
+        "oauth-5q4r",
+        "sig-3p2o",
+        "page=2",
+        "+15550100",
+    ] {
+        assert!(!everything.contains(leaked), "{leaked} reached Sentry");
+    }
+    assert!(
+        everything.contains("probe/1.0"),
+        "harmless headers are still sent"
+    );
+}

@@ -168,7 +168,8 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
     let request = fresh.request.as_ref().expect("request data");
     assert_eq!(
         request.query_string.as_deref(),
-        Some("token=[Filtered]&page=2")
+        Some("token=[Filtered]&page=[Filtered]"),
+        "parameter names only, by default"
     );
     let serialized =
         serde_json::to_string(&transactions).unwrap() + &serde_json::to_string(&events).unwrap();

@@ -38,6 +38,7 @@ pub struct ConfigBuilder {
     environment: Option<String>,
     send_default_pii: Option<bool>,
     debug: Option<bool>,
+    follow_incoming_sampling: Option<bool>,
     health_show_details: Option<bool>,
     metrics_addr: Option<SocketAddr>,
     monitor_token: Option<HiddenText>,
@@ -86,6 +87,8 @@ setters! {
     send_default_pii: bool,
     /// `SENTRY_DEBUG`.
     debug: bool,
+    /// `SENTRY_FOLLOW_INCOMING_SAMPLING`.
+    follow_incoming_sampling: bool,
     /// `HEALTH_SHOW_DETAILS`.
     health_show_details: bool,
     /// `METRICS_ADDR`.
@@ -220,6 +223,9 @@ impl ConfigBuilder {
         let debug = self
             .debug
             .unwrap_or_else(|| env.bool("SENTRY_DEBUG", false));
+        let follow_incoming_sampling = self
+            .follow_incoming_sampling
+            .unwrap_or_else(|| env.bool("SENTRY_FOLLOW_INCOMING_SAMPLING", true));
         let health_show_details = self
             .health_show_details
             .unwrap_or_else(|| env.bool("HEALTH_SHOW_DETAILS", false));
@@ -270,6 +276,7 @@ impl ConfigBuilder {
             environment,
             send_default_pii,
             debug,
+            follow_incoming_sampling,
             health_show_details,
             metrics_addr,
             monitor_token,

@@ -11,7 +11,7 @@ use super::*;
 use crate::admin::MonitorToken;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 14] = [
+const VARIABLES: [&str; 15] = [
     "SENTRY_DSN",
     "SENTRY_TRACES_SAMPLE_RATE",
     "SENTRY_PROFILES_SAMPLE_RATE",
@@ -23,17 +23,19 @@ const VARIABLES: [&str; 14] = [
     "ENVIRONMENT",
     "SENTRY_SEND_DEFAULT_PII",
     "SENTRY_DEBUG",
+    "SENTRY_FOLLOW_INCOMING_SAMPLING",
     "HEALTH_SHOW_DETAILS",
     "METRICS_ADDR",
     "MONITOR_TOKEN",
 ];
 const RATES: [&str; 2] = ["SENTRY_TRACES_SAMPLE_RATE", "SENTRY_PROFILES_SAMPLE_RATE"];
-const BOOLEANS: [&str; 5] = [
+const BOOLEANS: [&str; 6] = [
     "ENABLE_METRICS",
     "APM_ENABLED",
     "SENTRY_SEND_DEFAULT_PII",
     "SENTRY_DEBUG",
     "HEALTH_SHOW_DETAILS",
+    "SENTRY_FOLLOW_INCOMING_SAMPLING",
 ];
 
 #[test]
@@ -210,7 +212,7 @@ proptest! {
         profiles in 0.0f64..=1.0,
         exponent in any::<bool>(),
         padding in "[ \t]{0,2}",
-        booleans in prop::array::uniform5((any::<bool>(), 0usize..3, any::<bool>())),
+        booleans in prop::array::uniform6((any::<bool>(), 0usize..3, any::<bool>())),
         release in "\\PC{1,40}".prop_filter("a release", |r| is_release(r) && !r.trim().is_empty()),
         environment in "\\PC{1,40}".prop_filter("an environment", |e| is_environment(e) && !e.trim().is_empty()),
         key in "[a-f0-9]{1,32}",
@@ -246,6 +248,7 @@ proptest! {
             config.send_default_pii,
             config.debug,
             config.health_show_details,
+            config.follow_incoming_sampling,
         ];
         prop_assert_eq!(flags, booleans.map(|(value, _, _)| value));
         prop_assert_eq!(config.release, Some(release.clone()));

@@ -20,6 +20,7 @@ use crate::admin::MonitorToken;
 /// | `APM_ENVIRONMENT`, else `ENVIRONMENT` | `development` | environment of events and `build_info` |
 /// | `SENTRY_SEND_DEFAULT_PII` | false | let personal data reach Sentry |
 /// | `SENTRY_DEBUG` | false | the SDK's debug logging |
+/// | `SENTRY_FOLLOW_INCOMING_SAMPLING` | true | follow the sampling decision of an incoming `sentry-trace`/`traceparent` (false: continue its trace id, decide here; for a public edge) |
 /// | `HEALTH_SHOW_DETAILS` | false | failure details in the health endpoints |
 /// | `METRICS_ADDR` | unset: on the public port | a listener of its own for `/metrics`, detailed health and profiles |
 /// | `MONITOR_TOKEN` | unset: no token | bearer token those admin routes require (16+ visible ASCII characters) |
@@ -59,6 +60,9 @@ pub struct Config {
     pub send_default_pii: bool,
     /// The Sentry SDK's debug logging.
     pub debug: bool,
+    /// Whether an incoming request's sampling decision is followed; `false`: its trace is
+    /// continued but whether to sample it is decided here, as at the head of a trace.
+    pub follow_incoming_sampling: bool,
     /// Whether the health endpoints show failure details.
     pub health_show_details: bool,
     /// Where the admin routes are served; `None`: beside the application's routes.

@@ -91,9 +91,12 @@ where
                 "the previous run has not returned yet; no other is started until it does",
             );
         };
+        // The caller's Sentry hub goes along: events of a check run for an excluded route
+        // (`/ready`) are known as that route's on the blocking thread too.
+        let hub = sentry::Hub::current();
         let run = tokio::task::spawn_blocking(move || {
             let _running = running;
-            check()
+            sentry::Hub::run(hub, check)
         });
         match run.await {
             Ok(result) => result.into_check_report(),

@@ -37,9 +37,14 @@ impl<S> MonitorService<S> {
             .get::<MatchedPath>()
             .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
         if self.excluded.contains(route) {
-            return None;
+            // No metrics, no transaction; with Sentry on, a hub that marks the request's
+            // events as the route's, so that the client drops them (a failing readiness
+            // check would otherwise report on every probe).
+            return sentry_on.then(|| RequestTracker::start(request, route, false, true, true));
         }
-        Some(RequestTracker::start(request, route, metrics_on, sentry_on))
+        Some(RequestTracker::start(
+            request, route, metrics_on, sentry_on, false,
+        ))
     }
 }
 

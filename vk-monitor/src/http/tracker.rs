@@ -9,8 +9,9 @@ use http::Request;
 use quanta::Instant;
 
 use super::handles::{MethodHandles, method_handles};
-use crate::sentry::request;
+use crate::sentry::request::{self, RequestInfo};
 use crate::sentry::spans::{self, Traced};
+use crate::sentry::state;
 
 /// The `status` of a request abandoned before its response ended: the client closed the
 /// connection, or a timeout dropped the request (the code nginx uses for the same).
@@ -36,21 +37,27 @@ struct RequestSentry {
 
 impl RequestTracker {
     /// Starts tracking `request`, matched to `route`: its metrics when `metrics_on`, its
-    /// Sentry hub and transaction when `sentry_on`.
+    /// Sentry hub when `sentry_on`, and its transaction too unless the route is `excluded`
+    /// (its hub then only names its events, so that Sentry drops them).
     pub(super) fn start<B>(
         request: &Request<B>,
         route: &str,
         metrics_on: bool,
         sentry_on: bool,
+        excluded: bool,
     ) -> Self {
         let handles = metrics_on.then(|| method_handles(route, request.method()));
         if let Some(handles) = handles {
             handles.in_flight.enter();
         }
         let sentry = sentry_on.then(|| {
-            // A hub per request: scope changes in a handler (`vk_monitor::context`) stay in it.
-            let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
-            let transaction = request::start(request, route);
+            let info = Arc::new(RequestInfo::capture(request, route, state::send_pii()));
+            let hub = request::hub(&info, route);
+            let transaction = if excluded {
+                None
+            } else {
+                request::start(request, route, &info)
+            };
             Box::new(RequestSentry {
                 hub,
                 transaction,

@@ -15,7 +15,7 @@ use sentry::protocol::Event;
 
 use super::outcome::{MonitoredError, Outcome};
 use super::type_name::short_name_of;
-use crate::sentry::events::exception_event;
+use crate::sentry::events::{bounded_debug, exception_event};
 
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
@@ -174,7 +174,7 @@ pub trait EventByDebug {
 impl<T, E: Debug> EventByDebug for &&Probe<'_, Result<T, E>> {
     fn __vk_event(self) -> Option<Event<'static>> {
         let error = self.0.as_ref().err()?;
-        Some(exception_event(short_name_of::<E>(), format!("{error:?}")))
+        Some(exception_event(short_name_of::<E>(), bounded_debug(error)))
     }
 }
 

@@ -47,14 +47,19 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
     options.default_integrations = false;
     options.integrations = panics::integrations();
     let guard = sentry::init(options);
-    state::activate(rate, config.send_default_pii);
+    state::activate(
+        rate,
+        config.send_default_pii,
+        config.follow_incoming_sampling,
+    );
     Some(guard)
 }
 
 impl Filters {
-    /// Excluded routes are never sampled; a parent's decision is honoured; otherwise `rate`.
+    /// Nothing is sampled with tracing off (`rate` 0) and excluded routes never are; a
+    /// decision already taken (the parent's, or the HTTP layer's) is honoured; else `rate`.
     fn sample_rate(&self, context: &TransactionContext, rate: f32) -> f32 {
-        if self.is_excluded_transaction(context.name()) {
+        if rate <= 0.0 || self.is_excluded_transaction(context.name()) {
             return 0.0;
         }
         match context.sampled() {
@@ -74,11 +79,17 @@ impl Filters {
     /// type or message contains one of the ignored patterns.
     fn keep(&self, event: Event<'static>) -> Option<Event<'static>> {
         let ignore = &self.ignore;
+        // The HTTP layer names each request's events after its transaction; an event captured
+        // elsewhere may still carry a URL.
         let from_excluded = event
-            .request
-            .as_ref()
-            .and_then(|request| request.url.as_ref())
-            .is_some_and(|url| self.excluded.matches_path(url.path()));
+            .transaction
+            .as_deref()
+            .is_some_and(|name| self.is_excluded_transaction(name))
+            || event
+                .request
+                .as_ref()
+                .and_then(|request| request.url.as_ref())
+                .is_some_and(|url| self.excluded.matches_path(url.path()));
         let rate_limited = event
             .tags
             .get("http.status_code")
@@ -125,7 +136,12 @@ mod tests {
         assert_eq!(traces_sample_rate(&context("GET /calls/{id}"), 0.25), 0.25);
         let mut sampled = context("GET /calls/{id}");
         sampled.set_sampled(Some(true));
-        assert_eq!(traces_sample_rate(&sampled, 0.0), 1.0);
+        assert_eq!(traces_sample_rate(&sampled, 0.5), 1.0);
+        assert_eq!(
+            traces_sample_rate(&sampled, 0.0),
+            0.0,
+            "tracing off: no parent turns it on"
+        );
         sampled.set_sampled(Some(false));
         assert_eq!(traces_sample_rate(&sampled, 1.0), 0.0);
     }

@@ -1,6 +1,8 @@
-//! Error events: the exception event the probes fill in, linking an event to the trace it
-//! happened in, capturing it, and counting it on the thread so that the calls around know the
-//! failure is reported.
+//! Error events: the exception event the probes fill in, its text bounded in size, linking an
+//! event to the trace it happened in, capturing it, and counting it on the thread so that the
+//! calls around know the failure is reported.
+
+use std::fmt::{self, Debug, Write};
 
 use sentry::Hub;
 use sentry::protocol::{Event, Exception, Level};
@@ -19,6 +21,60 @@ pub(crate) fn exception_event(ty: &str, value: String) -> Event<'static> {
         ..Exception::default()
     });
     event
+}
+
+/// An event's message and each exception's text are cut there: an error's text is the
+/// application's (a `Debug` of a whole request, a response body), and each event is held in
+/// the transport's queue and sent. Sentry itself keeps no more than 8,192 characters.
+pub(crate) const MAX_EVENT_TEXT: usize = 8 * 1024;
+const TRUNCATED: &str = "…";
+
+/// `value`'s `Debug` text, at most [`MAX_EVENT_TEXT`] bytes: formatting stops there, so that a
+/// huge value costs no more than that.
+pub(crate) fn bounded_debug(value: &dyn Debug) -> String {
+    struct Bounded(String);
+    impl Write for Bounded {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            let room = MAX_EVENT_TEXT - self.0.len();
+            if text.len() <= room {
+                self.0.push_str(text);
+                return Ok(());
+            }
+            self.0.push_str(&text[..floor_char_boundary(text, room)]);
+            Err(fmt::Error) // stops the formatting
+        }
+    }
+    let mut out = Bounded(String::new());
+    if write!(out, "{value:?}").is_err() {
+        out.0.push_str(TRUNCATED);
+    }
+    out.0
+}
+
+/// Cuts the event's message and exception texts to [`MAX_EVENT_TEXT`] bytes.
+pub(crate) fn bound_text(event: &mut Event<'static>) {
+    let cut = |text: &mut String| {
+        if text.len() > MAX_EVENT_TEXT {
+            text.truncate(floor_char_boundary(text, MAX_EVENT_TEXT));
+            text.push_str(TRUNCATED);
+        }
+    };
+    if let Some(message) = event.message.as_mut() {
+        cut(message);
+    }
+    for exception in &mut event.exception.values {
+        if let Some(value) = exception.value.as_mut() {
+            cut(value);
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 /// Links `event` to the trace of the span this thread is in, if any; safe in a panic hook.
@@ -46,6 +102,7 @@ pub(crate) fn capture(
 
 /// Sends `event`, linked to `traced`'s trace, and counts it for the calls around.
 pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>, hub: &Hub) {
+    bound_text(&mut event);
     if let Some(traced) = traced {
         event
             .contexts
@@ -53,4 +110,30 @@ pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced
     }
     hub.capture_event(event);
     spans::count_report();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_text_is_bounded_and_huge_debug_values_stop_formatting_early() {
+        let huge = vec!["é"; 100_000];
+        let text = bounded_debug(&huge);
+        assert!(
+            text.len() <= MAX_EVENT_TEXT + TRUNCATED.len(),
+            "{}",
+            text.len()
+        );
+        assert!(text.starts_with("[\"é\", ") && text.ends_with(TRUNCATED));
+        assert_eq!(bounded_debug(&"short"), "\"short\"");
+
+        let mut event = exception_event("Huge", "x".repeat(100_000));
+        event.message = Some("ü".repeat(50_000));
+        bound_text(&mut event);
+        let value = event.exception.values[0].value.as_deref().unwrap();
+        assert_eq!(value, "x".repeat(MAX_EVENT_TEXT) + TRUNCATED);
+        let message = event.message.unwrap();
+        assert_eq!(message, "ü".repeat(MAX_EVENT_TEXT / 2) + TRUNCATED);
+    }
 }

@@ -3,7 +3,7 @@
 //! (the HTTP layer answers 500 and serves on, a health check fails), that flush only holds a
 //! tokio worker for up to the flush timeout whenever Sentry is slow. This hook reports the same
 //! event, linked to the trace of the span the panic happened in, and flushes only when the
-//! panic is not known to be survived.
+//! panic is not known to be survived and the thread is no runtime's.
 
 use std::panic::PanicHookInfo;
 use std::sync::{Arc, Once};
@@ -43,13 +43,24 @@ fn report(info: &PanicHookInfo<'_>) {
         // Our spans live in a thread-local, not on the hub's scope: link the event ourselves,
         // so the panic shows in its request's trace.
         events::link_to_current_trace(&mut event);
+        events::bound_text(&mut event);
         hub.capture_event(event);
-        if !catch_panic::is_survivable()
+        if must_flush()
             && let Some(client) = hub.client()
         {
             client.flush(None);
         }
     });
+}
+
+/// Whether to wait for the event to be sent before the panic goes on: only when it may end the
+/// process and nothing else would send it. Never on a tokio runtime's thread (a worker, a
+/// blocking-pool thread, the metrics listener's): the flush would hold it for up to the flush
+/// timeout whenever Sentry is slow. A panic there is a task's, which tokio catches while the
+/// process serves on, or leaves `block_on` and unwinds through `main`, where dropping the
+/// monitor flushes; the sending thread delivers the event meanwhile either way.
+fn must_flush() -> bool {
+    !catch_panic::is_survivable() && tokio::runtime::Handle::try_current().is_err()
 }
 
 /// The SDK's default integrations for the features we build with, with [`PanicReporting`] in

@@ -1,64 +1,160 @@
-//! What Sentry gets to know about a request: no credentials, cookies or client address
-//! without personal data allowed, credentials scrubbed even with it, secret-looking query
-//! parameters scrubbed either way, and every value bounded in size.
+//! What Sentry gets to know about a request, by allow-list: without personal data allowed, only
+//! headers known to be harmless, query parameter names with their values replaced, and the
+//! route template instead of the path (a path can hold a token or an e-mail address). With
+//! `SENTRY_SEND_DEFAULT_PII` every header, the raw path and the query are sent, but never a
+//! credential. Every value is bounded in size.
 
 use std::collections::BTreeMap;
 
-use http::Request;
+use http::{HeaderName, HeaderValue, Method, Request, Uri};
 
-/// Headers that carry credentials: never sent without PII, and scrubbed even with it.
+/// Headers sent without personal data allowed: they describe the request's form, never who
+/// sent it or what it proves.
+const HARMLESS_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "host",
+    "user-agent",
+];
+/// Headers that carry credentials: never sent, whatever the PII setting (their name is, with
+/// the value filtered, when personal data is allowed).
 const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
     "cookie",
     "set-cookie",
-    "x-api-key",
 ];
-/// Headers that carry the client's address: sent only with PII.
-const ADDRESS_HEADERS: &[&str] = &["x-forwarded-for", "x-real-ip", "forwarded"];
-/// Query parameters named like secrets are scrubbed whatever the PII setting.
-pub(super) const SECRET_PARAMETERS: &[&str] = &["token", "password", "secret", "key", "auth"];
+/// A header or query parameter whose name holds one of these carries a credential too
+/// (`X-Auth-Token`, `X-Api-Key`, `sig`, `code` of an OAuth redirect...).
+pub(super) const SECRET_PARAMETERS: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "key",
+    "auth",
+    "session",
+    "sig",
+    "code",
+    "jwt",
+    "otp",
+    "csrf",
+    "xsrf",
+    "credential",
+];
 pub(super) const FILTERED: &str = "[Filtered]";
 /// Longer header values, query strings, paths and hosts are cut there for Sentry.
 pub(super) const MAX_REQUEST_VALUE: usize = 1024;
 /// Ends a value that was cut.
 pub(super) const TRUNCATED: &str = "…";
 
-/// What Sentry gets to know about the request. Without PII: no credentials, no cookies, no
-/// client address. With PII, credentials are still scrubbed. Secret-looking query parameters
-/// are scrubbed either way.
-pub(super) fn request_data<B>(request: &Request<B>, send_pii: bool) -> sentry::protocol::Request {
-    let mut headers = BTreeMap::new();
-    for (name, value) in request.headers() {
-        let name = name.as_str();
-        let value = if CREDENTIAL_HEADERS.contains(&name) {
-            if !send_pii {
-                continue;
-            }
-            FILTERED.to_owned()
-        } else if ADDRESS_HEADERS.contains(&name) && !send_pii {
-            continue;
+/// What is kept of a request while it is served, for its transaction and for the error events
+/// captured during it: already filtered, and cheap to take (handles to the request's own
+/// buffers), since most requests never produce an event.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestInfo {
+    method: Method,
+    route: String,
+    uri: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    send_pii: bool,
+}
+
+impl RequestInfo {
+    pub(crate) fn capture<B>(request: &Request<B>, route: &str, send_pii: bool) -> Self {
+        let headers = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                let credential = is_credential(name.as_str());
+                if send_pii {
+                    let value = if credential {
+                        HeaderValue::from_static(FILTERED)
+                    } else {
+                        value.clone()
+                    };
+                    Some((name.clone(), value))
+                } else {
+                    let harmless = HARMLESS_HEADERS.contains(&name.as_str()) && !credential;
+                    harmless.then(|| (name.clone(), value.clone()))
+                }
+            })
+            .collect();
+        RequestInfo {
+            method: request.method().clone(),
+            route: route.to_owned(),
+            uri: request.uri().clone(),
+            headers,
+            send_pii,
+        }
+    }
+
+    pub(crate) fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request as Sentry's protocol has it.
+    pub(crate) fn to_protocol(&self) -> sentry::protocol::Request {
+        let headers: BTreeMap<String, String> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = bounded(&String::from_utf8_lossy(value.as_bytes()));
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        let host = self
+            .headers
+            .iter()
+            .find(|(name, _)| name == http::header::HOST)
+            .and_then(|(_, value)| value.to_str().ok())
+            .or_else(|| self.uri.host())
+            .unwrap_or("localhost");
+        let path = if self.send_pii {
+            self.uri.path()
         } else {
-            bounded(&String::from_utf8_lossy(value.as_bytes()))
+            &self.route
         };
-        headers.insert(name.to_owned(), value);
+        let url = format!("http://{}{}", bounded(host), bounded(path))
+            .parse()
+            .ok();
+        sentry::protocol::Request {
+            url,
+            method: Some(bounded(self.method.as_str())),
+            // Scrubbed before it is cut, so that a secret's name is seen whole.
+            query_string: self
+                .uri
+                .query()
+                .map(|q| bounded(&scrub_query(q, self.send_pii))),
+            headers,
+            ..Default::default()
+        }
     }
-    let host = request
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let url = format!("http://{}{}", bounded(host), bounded(request.uri().path()))
-        .parse()
-        .ok();
-    sentry::protocol::Request {
-        url,
-        method: Some(bounded(request.method().as_str())),
-        // Scrubbed before it is cut, so that a secret's name is seen whole.
-        query_string: request.uri().query().map(|q| bounded(&scrub_query(q))),
-        headers,
-        ..Default::default()
-    }
+}
+
+/// What Sentry gets to know about `request`, matched to `route`.
+#[cfg(test)]
+pub(super) fn request_data<B>(
+    request: &Request<B>,
+    route: &str,
+    send_pii: bool,
+) -> sentry::protocol::Request {
+    RequestInfo::capture(request, route, send_pii).to_protocol()
+}
+
+fn is_credential(name: &str) -> bool {
+    CREDENTIAL_HEADERS.contains(&name) || names_a_secret(name)
+}
+
+/// Whether a (decoded, any case) name holds a secret's name.
+fn names_a_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMETERS.iter().any(|secret| name.contains(secret))
 }
 
 /// `text`, cut to [`MAX_REQUEST_VALUE`] bytes: a client decides how long its headers, path and
@@ -75,17 +171,17 @@ pub(super) fn bounded(text: &str) -> String {
     format!("{}{TRUNCATED}", &text[..end])
 }
 
-pub(super) fn scrub_query(query: &str) -> String {
+/// Without personal data allowed, every value is replaced: the names tell what the request
+/// asked for; with it, only the values of secret-looking names are.
+pub(super) fn scrub_query(query: &str, send_pii: bool) -> String {
     query
         .split('&')
         .map(|pair| {
-            let name = pair.split('=').next().unwrap_or_default();
+            let Some((name, _)) = pair.split_once('=') else {
+                return pair.to_owned();
+            };
             // Names are compared as the application reads them, decoded: `%74oken` is `token`.
-            let decoded = percent_decode(name).to_ascii_lowercase();
-            if SECRET_PARAMETERS
-                .iter()
-                .any(|secret| decoded.contains(secret))
-            {
+            if !send_pii || names_a_secret(&percent_decode(name)) {
                 format!("{name}={FILTERED}")
             } else {
                 pair.to_owned()

@@ -1,30 +1,63 @@
-//! Sentry transactions for HTTP requests: one `http.server` transaction per sampled request,
-//! named `METHOD /route/{template}`, continuing an incoming trace (`trace_headers.rs`), with
-//! request data that carries no personal data by default (`data.rs`).
+//! Sentry for HTTP requests: each request's own hub, whose events carry the request and its
+//! transaction name, and one `http.server` transaction per sampled request, named
+//! `METHOD /route/{template}`, continuing an incoming trace (`trace_headers.rs`), with request
+//! data sent by allow-list (`data.rs`).
 //!
-//! The sampling decision comes first, from the incoming header or a random draw; a request
-//! sampled out touches nothing of the SDK.
+//! The sampling decision comes first: nothing is traced with tracing off, whatever a client
+//! sends; with it on, the incoming decision is followed (unless
+//! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else a random draw. A request sampled out starts
+//! no transaction.
 
 mod data;
 mod trace_headers;
 
+use std::sync::Arc;
+
 use http::{Method, Request};
-use sentry::TransactionContext;
 use sentry::protocol::{Event, Level, SpanStatus};
+use sentry::{Hub, TransactionContext};
 
 use super::spans::{self, Traced};
 use super::{events, state};
 use crate::{method, status};
-use data::request_data;
+pub(crate) use data::RequestInfo;
 use trace_headers::incoming_trace;
 
+/// The request's own hub, so that scope changes in a handler (`vk_monitor::context`) stay in
+/// it. It starts from the process's scope, never from this thread's: code outside any request
+/// (a spawned task, a streaming body) may have set a user or tags there, which no later
+/// request may inherit. Its events carry the request's data and transaction name, by which
+/// the events of excluded routes are dropped.
+pub(crate) fn hub(info: &Arc<RequestInfo>, route: &str) -> Arc<Hub> {
+    let hub = Arc::new(Hub::new_from_top(Hub::main()));
+    let info = Arc::clone(info);
+    let name = transaction_name(info.method(), route);
+    hub.configure_scope(|scope| {
+        scope.add_event_processor(move |mut event| {
+            if event.request.is_none() {
+                event.request = Some(info.to_protocol());
+            }
+            if event.transaction.is_none() {
+                event.transaction = Some(name.clone());
+            }
+            Some(event)
+        });
+    });
+    hub
+}
+
 /// A transaction for `request`, if it is sampled in.
-pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
+pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) -> Option<Traced> {
+    let rate = state::traces_rate();
+    if rate <= 0.0 {
+        return None; // tracing is off: a client's `sampled` flag cannot turn it on
+    }
     let incoming = incoming_trace(request.headers());
-    let sampled = match incoming.as_ref().and_then(|trace| trace.sampled) {
-        Some(decided) => decided,
-        None => state::sample_new_trace(),
-    };
+    let decided = incoming
+        .as_ref()
+        .and_then(|trace| trace.sampled)
+        .filter(|_| state::follow_incoming_sampling());
+    let sampled = decided.unwrap_or_else(state::sample_new_trace);
     if !sampled {
         return None;
     }
@@ -41,9 +74,7 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str) -> Option<Traced> {
     };
     context.set_sampled(Some(true));
     let traced = spans::start_transaction(context);
-    traced
-        .span
-        .set_request(request_data(request, state::send_pii()));
+    traced.span.set_request(info.to_protocol());
     Some(traced)
 }
 

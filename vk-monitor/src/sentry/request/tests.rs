@@ -85,7 +85,7 @@ fn long_request_values_are_cut_for_sentry() {
         .header("user-agent", &long)
         .body(())
         .unwrap();
-    let data = request_data(&request, false);
+    let data = request_data(&request, "/calls/{id}", true);
     let cut = |c: &str| c.repeat(MAX_REQUEST_VALUE) + TRUNCATED;
     assert_eq!(data.headers["baggage"], cut("c"));
     assert_eq!(
@@ -105,7 +105,7 @@ fn long_request_values_are_cut_for_sentry() {
         .header("host", "api.example.com")
         .body(())
         .unwrap();
-    let url = request_data(&request, false).url.unwrap();
+    let url = request_data(&request, "/calls/{id}", true).url.unwrap();
     let path = format!("/calls/{}%E2%80%A6", "a".repeat(MAX_REQUEST_VALUE - 7));
     assert_eq!(url.path(), path);
     assert_eq!(
@@ -149,52 +149,79 @@ fn a_trace_header_sent_twice_is_not_continued() {
 #[test]
 fn percent_encoded_secret_names_are_scrubbed() {
     assert_eq!(
-        scrub_query("%74oken=abc&PASS%77ORD=p&page=2&%zz=1&x%=2&api+key=k"),
+        scrub_query("%74oken=abc&PASS%77ORD=p&page=2&%zz=1&x%=2&api+key=k", true),
         "%74oken=[Filtered]&PASS%77ORD=[Filtered]&page=2&%zz=1&x%=2&api+key=[Filtered]"
+    );
+    assert_eq!(
+        scrub_query("page=2&flag&q=a%3Db", false),
+        "page=[Filtered]&flag&q=[Filtered]",
+        "without personal data allowed, names only"
     );
     assert_eq!(percent_decode("%E2%82%AC+%ff%"), "€ \u{fffd}%");
 }
 
 #[test]
-fn personal_data_stays_out_unless_allowed_and_credentials_always() {
+fn only_harmless_request_data_is_sent_by_default_and_credentials_never() {
+    // What an audit found reaching Sentry with default settings, and more.
     let request = Request::builder()
         .method("POST")
-        .uri("/calls/7?token=abc&page=2&api_key=k")
+        .uri("/calls/ada@example.com/transcript?code=oauth-code&sig=abc&page=2&token=t")
         .header("host", "api.example.com")
         .header("authorization", "Bearer secret")
         .header("cookie", "session=s")
+        .header("x-auth-token", "tok")
+        .header("x-api-key", "k")
+        .header("x-forwarded-email", "ada@example.com")
+        .header("true-client-ip", "203.0.113.9")
         .header("x-forwarded-for", "203.0.113.9")
         .header("user-agent", "curl/8")
+        .header("content-type", "application/json")
+        .header("accept", "*/*")
         .body(())
         .unwrap();
-    let private = request_data(&request, false);
+    let private = request_data(&request, "/calls/{id}/transcript", false);
     assert_eq!(
         private.url.as_ref().map(|u| u.as_str()),
-        Some("http://api.example.com/calls/7")
+        Some("http://api.example.com/calls/%7Bid%7D/transcript"),
+        "the route template, not the path"
     );
     assert_eq!(
         private.query_string.as_deref(),
-        Some("token=[Filtered]&page=2&api_key=[Filtered]")
+        Some("code=[Filtered]&sig=[Filtered]&page=[Filtered]&token=[Filtered]")
     );
     assert_eq!(
         private.headers.keys().collect::<Vec<_>>(),
-        ["host", "user-agent"]
+        ["accept", "content-type", "host", "user-agent"]
     );
-    let with_pii = request_data(&request, true);
+
+    let with_pii = request_data(&request, "/calls/{id}/transcript", true);
     assert_eq!(
-        with_pii.headers.get("authorization").map(String::as_str),
-        Some(FILTERED)
+        with_pii.url.as_ref().map(|u| u.path()),
+        Some("/calls/ada@example.com/transcript")
     );
+    for credential in ["authorization", "cookie", "x-auth-token", "x-api-key"] {
+        assert_eq!(
+            with_pii.headers.get(credential).map(String::as_str),
+            Some(FILTERED),
+            "{credential}"
+        );
+    }
+    for personal in ["x-forwarded-email", "true-client-ip", "x-forwarded-for"] {
+        assert!(with_pii.headers.contains_key(personal), "{personal}");
+    }
     assert_eq!(
-        with_pii.headers.get("cookie").map(String::as_str),
-        Some(FILTERED)
-    );
-    assert_eq!(
-        with_pii.headers.get("x-forwarded-for").map(String::as_str),
-        Some("203.0.113.9")
-    );
-    assert_eq!(
-        with_pii.query_string, private.query_string,
+        with_pii.query_string.as_deref(),
+        Some("code=[Filtered]&sig=[Filtered]&page=2&token=[Filtered]"),
         "secrets are scrubbed either way"
     );
+    let sent = format!("{private:?}{with_pii:?}");
+    for secret in [
+        "Bearer secret",
+        "session=s",
+        "tok\"",
+        "oauth-code",
+        "sig=abc",
+    ] {
+        assert!(!sent.contains(secret), "{secret} reached Sentry");
+    }
 }
