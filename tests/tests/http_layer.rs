@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
+use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vk_monitor::http::MonitorLayer;
 use vk_monitor::monitored;
@@ -211,6 +212,61 @@ async fn a_client_that_leaves_is_counted_and_leaves_in_flight() {
     })
     .await;
     assert_eq!(requests("GET", "/slow", "499"), 1.0);
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_body_is_counted_as_499_not_the_heads_status() {
+    exporter();
+    let app = Router::new()
+        .route(
+            "/feed",
+            get(|| async {
+                // One chunk, then nothing for a long while: an event stream between events.
+                let first = futures::stream::once(async {
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"event: 1\n\n"))
+                });
+                Body::from_stream(first.chain(futures::stream::pending()))
+            }),
+        )
+        .route(
+            "/empty",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
+        .layer(MonitorLayer::new());
+    let addr = serve(app).await;
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    client
+        .write_all(b"GET /feed HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !String::from_utf8_lossy(&received).contains("event: 1") {
+        let read = client.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "the server closed before the first chunk");
+        received.extend_from_slice(&buffer[..read]);
+    }
+    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 200"));
+    drop(client);
+    eventually("the abandoned stream left in-flight", || {
+        in_flight("GET", "/feed") == 0.0
+    })
+    .await;
+    assert_eq!(requests("GET", "/feed", "499"), 1.0);
+    assert_eq!(
+        requests("GET", "/feed", "200"),
+        0.0,
+        "not the head's status"
+    );
+    assert_eq!(duration_count("GET", "/feed", "499"), 1.0);
+
+    // Complete responses with no body to read are not abandoned: a 204, and any HEAD.
+    assert_eq!(http_get(addr, "/empty").await.status, 204);
+    assert_eq!(http_request(addr, "HEAD", "/feed", "").await.status, 200);
+    eventually("both are recorded", || {
+        requests("GET", "/empty", "204") == 1.0 && requests("HEAD", "/feed", "200") == 1.0
+    })
+    .await;
 }
 
 #[monitored]

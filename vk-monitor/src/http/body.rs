@@ -1,5 +1,6 @@
 //! The response body: records its request when it ends or is dropped, so a streamed response
-//! is timed to its last byte.
+//! is timed to its last byte, and one whose client leaves mid-body is counted as abandoned
+//! (`499`), not with its head's status.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -37,7 +38,9 @@ impl<B: Body> Body for ResponseBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let Some(mut inner) = this.inner.as_pin_mut() else {
-            drop(this.tracker.take());
+            if let Some(mut tracker) = this.tracker.take() {
+                tracker.body_ended();
+            }
             return Poll::Ready(None);
         };
         let frame = ready!(inner.as_mut().poll_frame(cx));
@@ -45,8 +48,8 @@ impl<B: Body> Body for ResponseBody<B> {
             None | Some(Err(_)) => true,
             Some(Ok(_)) => inner.is_end_stream(),
         };
-        if finished {
-            drop(this.tracker.take());
+        if finished && let Some(mut tracker) = this.tracker.take() {
+            tracker.body_ended();
         }
         Poll::Ready(frame)
     }

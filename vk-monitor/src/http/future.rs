@@ -53,7 +53,8 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 if let Some(tracker) = &mut tracker {
-                    tracker.set_status(response.status().as_u16());
+                    let ended = response.body().is_end_stream();
+                    tracker.respond(response.status().as_u16(), ended);
                 }
                 Ok(response.map(|inner| ResponseBody::new(Some(inner), tracker)))
             }

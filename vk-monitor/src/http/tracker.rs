@@ -24,6 +24,11 @@ pub(super) struct RequestTracker {
     sentry: Option<Box<RequestSentry>>,
     start: Instant,
     status: u16,
+    /// A `HEAD` request: its response never has a body, whatever the handler returned.
+    head: bool,
+    /// The response's head is sent and its body has not ended: dropped in this state, the
+    /// client left mid-body, and the request is recorded as abandoned.
+    body_pending: bool,
 }
 
 /// The request's own hub, its transaction when it is sampled in, and whether an error event
@@ -69,6 +74,8 @@ impl RequestTracker {
             sentry,
             start: Instant::now(),
             status: CLIENT_CLOSED_STATUS,
+            head: request.method() == http::Method::HEAD,
+            body_pending: false,
         }
     }
 
@@ -90,6 +97,20 @@ impl RequestTracker {
         self.status = status;
     }
 
+    /// The response's head is ready with `status`; `body_ended`: its body has nothing to send.
+    /// A response that can have no body (to `HEAD`, or 1xx, 204 and 304) is complete already:
+    /// the server drops its body unread.
+    pub(super) fn respond(&mut self, status: u16, body_ended: bool) {
+        self.status = status;
+        let bodiless = self.head || matches!(status, 100..=199 | 204 | 304);
+        self.body_pending = !(body_ended || bodiless);
+    }
+
+    /// The response's body has ended: the request is complete.
+    pub(super) fn body_ended(&mut self) {
+        self.body_pending = false;
+    }
+
     /// The handler panicked: the panic hook reported it (Sentry's panic integration, on this
     /// request's hub), so the 500 it is answered with is that failure, not a second one to
     /// capture.
@@ -103,6 +124,10 @@ impl RequestTracker {
 
 impl Drop for RequestTracker {
     fn drop(&mut self) {
+        if self.body_pending {
+            // A streamed response whose client went away mid-body: not the head's status.
+            self.status = CLIENT_CLOSED_STATUS;
+        }
         if let Some(handles) = self.handles {
             let elapsed = self.start.elapsed();
             let (count, duration) = handles.for_status(self.status);
