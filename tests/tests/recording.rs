@@ -463,3 +463,36 @@ fn a_second_install_is_an_error_not_a_panic() {
         "{err}"
     );
 }
+
+#[monitored]
+async fn panics_after_a_yield() -> u8 {
+    tokio::task::yield_now().await;
+    panic!("the sibling's bug")
+}
+
+#[monitored]
+async fn waits_beside_the_panic() -> u8 {
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    0
+}
+
+/// `join!` of two monitored futures, one of which panics: the task's future is dropped while
+/// the panic unwinds, and with it the other, suspended call. Only the call the panic went
+/// through counts `panic`; the other was cancelled.
+#[tokio::test]
+async fn a_sibling_dropped_while_another_panics_is_cancelled_not_panicked() {
+    exporter();
+    let task = tokio::spawn(async {
+        let (a, b) = tokio::join!(panics_after_a_yield(), waits_beside_the_panic());
+        a + b
+    });
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(calls("panics_after_a_yield", "panic"), 1.0);
+    assert_eq!(
+        calls("waits_beside_the_panic", "panic"),
+        0.0,
+        "one panic, counted once"
+    );
+    assert_eq!(calls("waits_beside_the_panic", "cancelled"), 1.0);
+    assert_eq!(errors("waits_beside_the_panic", "panic"), 0.0);
+}

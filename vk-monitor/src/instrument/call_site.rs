@@ -5,13 +5,14 @@
 //! operations and two clock reads, with no registry lookup, label hashing or allocation.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
 use quanta::Instant;
 use sentry::protocol::{Event, SpanStatus};
 
+use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
 use crate::metrics::names::{
@@ -154,6 +155,7 @@ impl CallSite {
             nested_reports: AtomicU32::new(0),
             outcome: None,
             early_exit: CallResult::Cancelled,
+            suspended: AtomicBool::new(false),
         }
     }
 
@@ -255,6 +257,8 @@ pub struct CallGuard {
     nested_reports: AtomicU32,
     outcome: Option<Outcome>,
     early_exit: CallResult,
+    /// An async body between polls: a panic unwinding the thread now is another future's.
+    suspended: AtomicBool,
 }
 
 impl CallGuard {
@@ -267,6 +271,7 @@ impl CallGuard {
             nested_reports: AtomicU32::new(0),
             outcome: None,
             early_exit: CallResult::Cancelled,
+            suspended: AtomicBool::new(false),
         }
     }
 
@@ -327,9 +332,12 @@ impl CallGuard {
 
     /// Polls an async body with the call's span current.
     #[inline]
-    pub fn instrument<F>(&self, body: F) -> spans::InSpan<'_, F> {
+    pub fn instrument<F>(&self, body: F) -> InBody<'_, F> {
         let nested = self.sentry_on.then_some(&self.nested_reports);
-        spans::in_span(self.span.as_deref(), nested, body)
+        in_body(
+            spans::in_span(self.span.as_deref(), nested, body),
+            &self.suspended,
+        )
     }
 }
 
@@ -352,7 +360,11 @@ impl CallGuard {
         let (result, error_kind) = match self.outcome {
             Some(Outcome::Ok) => (CallResult::Ok, None),
             Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
-            None if std::thread::panicking() => (CallResult::Panic, Some("panic")),
+            // Only the call the panic went through: a future dropped, suspended, while another
+            // one's panic unwinds the thread (a `join!` sibling) was cancelled.
+            None if std::thread::panicking() && !self.suspended.load(Ordering::Relaxed) => {
+                (CallResult::Panic, Some("panic"))
+            }
             None => (self.early_exit, None),
         };
         if let Some(call) = &self.call {
