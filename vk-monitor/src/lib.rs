@@ -16,9 +16,9 @@ mod sentry;
 mod service_info;
 mod status;
 
-pub use crate::admin::MonitorToken;
 #[cfg(feature = "profiling")]
 pub use crate::admin::profiling;
+pub use crate::admin::{ListenerLimits, MonitorToken};
 pub use crate::config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use crate::instrument::{MonitoredError, Outcome};
 pub use crate::metrics::exporter::{Exporter, ExporterBuilder, ExporterError};

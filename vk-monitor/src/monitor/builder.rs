@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{InitError, Monitor};
-use crate::admin;
+use crate::admin::{self, ListenerLimits};
 use crate::config::ConfigBuilder;
 use crate::health::HealthRegistry;
 use crate::http::MonitorLayer;
@@ -38,6 +38,7 @@ pub struct MonitorBuilder {
     exporter: Box<dyn FnOnce(ExporterBuilder) -> ExporterBuilder>,
     layer: MonitorLayer,
     ignore_errors: Vec<String>,
+    listener_limits: ListenerLimits,
 }
 
 impl MonitorBuilder {
@@ -49,6 +50,7 @@ impl MonitorBuilder {
             exporter: Box::new(|exporter| exporter),
             layer: MonitorLayer::new(),
             ignore_errors: Vec::new(),
+            listener_limits: ListenerLimits::default(),
         }
     }
 
@@ -73,6 +75,13 @@ impl MonitorBuilder {
     /// routes.
     pub fn layer(mut self, configure: impl FnOnce(MonitorLayer) -> MonitorLayer) -> Self {
         self.layer = configure(self.layer);
+        self
+    }
+
+    /// The limits of the metrics listener (`METRICS_ADDR`): header-read timeout, which is also
+    /// its idle timeout, and connection cap. See [`ListenerLimits`].
+    pub fn metrics_listener_limits(mut self, limits: ListenerLimits) -> Self {
+        self.listener_limits = limits;
         self
     }
 
@@ -139,7 +148,7 @@ impl MonitorBuilder {
                 error,
             })?;
             monitor.metrics_addr = Some(addr);
-            admin::serve(listener, monitor.admin_router())
+            admin::serve(listener, monitor.admin_router(), self.listener_limits)
                 .map_err(|error| InitError::Listen { addr, error })?;
         }
         Ok(monitor)
