@@ -11,7 +11,10 @@
 //!
 //! `counter!("x", "k" => v)` registers on every call, so the check for a label set already
 //! admitted is a shared-lock lookup of its key in one of 16 shards, by the hash the key
-//! carries; only a new label set takes a write lock.
+//! carries; only a new label set takes a write lock. Keys are kept whole, not as hashes: the
+//! hash has a fixed seed and adds up per-label hashes, so a collision can be made on purpose,
+//! and a colliding label set must not pass as admitted. Memory is the admitted keys, at most
+//! the limit per metric name; names are not limited, since they come from code.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

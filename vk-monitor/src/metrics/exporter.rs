@@ -439,4 +439,23 @@ mod tests {
         assert!(validate_buckets(None, &[1.0, f64::INFINITY]).is_err());
         assert!(validate_buckets(None, DEFAULT_BUCKETS).is_ok());
     }
+
+    #[test]
+    fn a_series_limit_of_zero_is_refused_before_anything_is_installed() {
+        let err = Exporter::builder().max_series(0).install().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "series limit 0 for every metric: at least 1 label set is needed"
+        );
+        let err = Exporter::builder()
+            .max_series_for("orders_total", 10)
+            .max_series_for("logins_total", 0)
+            .install()
+            .unwrap_err();
+        assert!(
+            matches!(&err, ExporterError::ZeroMaxSeries { metric: Some(m) } if m == "logins_total"),
+            "{err}"
+        );
+        assert!(Exporter::global().is_none());
+    }
 }
