@@ -8,6 +8,7 @@ use std::io::Write;
 use std::panic::catch_unwind;
 use std::process::{Command, Stdio};
 
+use vk_monitor::metrics::DEFAULT_MAX_SERIES;
 use vk_monitor::{MonitoredError, monitored};
 use vk_monitor_tests::exporter;
 
@@ -36,11 +37,18 @@ fn promtool_accepts_the_exposition() {
     let _ = call_provider(false);
     let _ = call_provider(true);
     let _ = catch_unwind(crash);
+    // A business metric past its series limit: the overflow series and the drop counter.
+    metrics::describe_counter!("promtool_orders_total", "Orders by customer.");
+    for customer in 0..=DEFAULT_MAX_SERIES {
+        metrics::counter!("promtool_orders_total", "customer" => customer.to_string()).increment(1);
+    }
     let exposition = exporter().render();
     for family in [
         "function_calls_total",
         "function_errors_total",
         "process_cpu_seconds_total",
+        r#"promtool_orders_total{otel_metric_overflow="true"} 1"#,
+        r#"metrics_series_dropped_total{metric="promtool_orders_total"} 1"#,
     ] {
         assert!(
             exposition.contains(family),

@@ -5,6 +5,12 @@
 //! `#[autometrics]`. The Prometheus exporter is installed first, so every variant records
 //! into the real recorder.
 //!
+//! `counter_macro` measures `counter!` with a literal label set on every call, as business
+//! metrics are often recorded: `unguarded` into a bare Prometheus recorder (set as the thread's
+//! local recorder), `guarded` into the installed exporter, whose cardinality guard looks the
+//! admitted label set up first, and `guarded_overflow` for a label set the guard refuses
+//! (its metric is at its limit), which is recorded in the overflow series.
+//!
 //! The last group measures `#[monitored]` again with a Sentry client running and every call
 //! sampled out (a DSN on a loopback port nobody listens on, `traces_sample_rate` 0). Starting
 //! the client is process-wide and cannot be undone, so that group runs after all the others
@@ -25,6 +31,8 @@ use std::time::Instant;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use vk_monitor::metrics::DEFAULT_MAX_SERIES;
 use vk_monitor::{Exporter, Monitor, monitored};
 
 // The sync fns are `#[inline(never)]` so that each variant makes a real call, as across crates.
@@ -176,6 +184,26 @@ fn async_fn(c: &mut Criterion) {
     group.finish();
 }
 
+fn counter_macro(c: &mut Criterion) {
+    let mut group = c.benchmark_group("counter_macro");
+    let bare = PrometheusBuilder::new().build_recorder();
+    group.bench_function("unguarded", |b| {
+        metrics::with_local_recorder(&bare, || {
+            b.iter(|| counter!("bench_orders_total", "customer" => "42").increment(1));
+        });
+    });
+    group.bench_function("guarded", |b| {
+        b.iter(|| counter!("bench_orders_total", "customer" => "42").increment(1));
+    });
+    for customer in 0..DEFAULT_MAX_SERIES {
+        counter!("bench_refused_total", "customer" => customer.to_string()).increment(1);
+    }
+    group.bench_function("guarded_overflow", |b| {
+        b.iter(|| counter!("bench_refused_total", "customer" => "refused").increment(1));
+    });
+    group.finish();
+}
+
 /// Where the Sentry client would send envelopes: the discard port of loopback, where nothing
 /// listens. Calls sampled out send nothing, so nothing is ever sent there.
 const UNREACHABLE_DSN: &str = "http://public@127.0.0.1:9/1";
@@ -220,7 +248,13 @@ fn sentry_sampled_out_fns(c: &mut Criterion) {
     drop(monitor);
 }
 
-criterion_group!(benches, sync_fn, async_fn, sentry_sampled_out_fns);
+criterion_group!(
+    benches,
+    sync_fn,
+    async_fn,
+    counter_macro,
+    sentry_sampled_out_fns
+);
 
 fn main() {
     // Every variant records into the real recorder.

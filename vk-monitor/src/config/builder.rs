@@ -11,6 +11,7 @@ use super::error::{ConfigError, InvalidVariable};
 use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
 use super::settings::Config;
 use crate::admin::{MIN_TOKEN_LEN, MonitorToken};
+use crate::metrics::DEFAULT_MAX_SERIES;
 use crate::service_info::DEFAULT_ENVIRONMENT;
 
 impl Config {
@@ -34,6 +35,7 @@ pub struct ConfigBuilder {
     profiles_sample_rate: Option<f64>,
     release: Option<String>,
     enable_metrics: Option<bool>,
+    metrics_max_series: Option<usize>,
     apm_enabled: Option<bool>,
     environment: Option<String>,
     send_default_pii: Option<bool>,
@@ -79,6 +81,8 @@ setters! {
     release: String,
     /// `ENABLE_METRICS`.
     enable_metrics: bool,
+    /// `METRICS_MAX_SERIES`.
+    metrics_max_series: usize,
     /// `APM_ENABLED`.
     apm_enabled: bool,
     /// `APM_ENVIRONMENT`.
@@ -202,6 +206,11 @@ impl ConfigBuilder {
         let enable_metrics = self
             .enable_metrics
             .unwrap_or_else(|| env.bool("ENABLE_METRICS", true));
+        let metrics_max_series = env.positive(
+            "METRICS_MAX_SERIES",
+            self.metrics_max_series,
+            DEFAULT_MAX_SERIES,
+        );
         let prometheus_multiproc_dir = env.text("PROMETHEUS_MULTIPROC_DIR");
         let apm_enabled = self
             .apm_enabled
@@ -271,6 +280,7 @@ impl ConfigBuilder {
             profiles_sample_rate,
             release,
             enable_metrics,
+            metrics_max_series,
             prometheus_multiproc_dir,
             apm_enabled,
             environment,

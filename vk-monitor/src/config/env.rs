@@ -241,6 +241,26 @@ impl<L: Fn(&str) -> Found> EnvReader<L> {
         .unwrap_or(default)
     }
 
+    /// A whole number of 1 or more: set in code, else from the variable, else `default`.
+    pub(super) fn positive(
+        &mut self,
+        name: &'static str,
+        in_code: Option<usize>,
+        default: usize,
+    ) -> usize {
+        let value = match in_code {
+            Some(number) => number.to_string(),
+            None => match self.text(name) {
+                Some(value) => value,
+                None => return default,
+            },
+        };
+        self.check(name, &value, "a whole number of 1 or more", |v| {
+            v.trim().parse::<usize>().ok().filter(|&number| number > 0)
+        })
+        .unwrap_or(default)
+    }
+
     pub(super) fn finish(self) -> Result<(), ConfigError> {
         if self.invalid.is_empty() {
             Ok(())

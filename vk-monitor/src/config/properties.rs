@@ -11,12 +11,13 @@ use super::*;
 use crate::admin::MonitorToken;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 15] = [
+const VARIABLES: [&str; 16] = [
     "SENTRY_DSN",
     "SENTRY_TRACES_SAMPLE_RATE",
     "SENTRY_PROFILES_SAMPLE_RATE",
     "RELEASE_VERSION",
     "ENABLE_METRICS",
+    "METRICS_MAX_SERIES",
     "PROMETHEUS_MULTIPROC_DIR",
     "APM_ENABLED",
     "APM_ENVIRONMENT",
@@ -137,6 +138,8 @@ fn rejected(name: &str, value: &str) -> bool {
         value.parse::<SocketAddr>().is_err()
     } else if name == "SENTRY_DSN" {
         !value.is_empty() && value.parse::<Dsn>().is_err()
+    } else if name == "METRICS_MAX_SERIES" {
+        !value.parse::<usize>().is_ok_and(|limit| limit > 0)
     } else if RATES.contains(&name) {
         !value
             .parse::<f64>()
@@ -220,6 +223,7 @@ proptest! {
         host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6})?"
             .prop_filter("not a reserved IDNA label", |h| h.get(2..4) != Some("--")),
         project in 1u64..=u64::from(u32::MAX),
+        max_series in 1usize..=usize::MAX,
     ) {
         let rate = |rate: f64| if exponent { format!("{padding}{rate:e}") } else { format!("{rate}{padding}") };
         let mut vars = HashMap::from([
@@ -228,6 +232,7 @@ proptest! {
             ("SENTRY_PROFILES_SAMPLE_RATE", rate(profiles)),
             ("RELEASE_VERSION", release.clone()),
             ("APM_ENVIRONMENT", environment.clone()),
+            ("METRICS_MAX_SERIES", format!("{padding}{max_series}{padding}")),
         ]);
         for (name, (value, spelling, upper)) in BOOLEANS.into_iter().zip(booleans) {
             let word = [["false", "0", "no"], ["true", "1", "yes"]][usize::from(value)][spelling];
@@ -253,6 +258,7 @@ proptest! {
         prop_assert_eq!(flags, booleans.map(|(value, _, _)| value));
         prop_assert_eq!(config.release, Some(release.clone()));
         prop_assert_eq!(config.environment, environment);
+        prop_assert_eq!(config.metrics_max_series, max_series);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::admin::MonitorToken;
 /// | `SENTRY_PROFILES_SAMPLE_RATE` | 0.1 | accepted; the Rust SDK has no profiler (a value set above 0 warns): use `GET /debug/pprof/profile` (feature `profiling`) |
 /// | `RELEASE_VERSION` | the application's `name@version` | release of every event and `build_info` |
 /// | `ENABLE_METRICS` | true | Prometheus metrics on or off (off: no `/metrics`, recording is a no-op) |
+/// | `METRICS_MAX_SERIES` | 1000 | label sets per metric of the application's own (`metrics` macros); more fold into one overflow series |
 /// | `PROMETHEUS_MULTIPROC_DIR` | unset | accepted for compatibility; not needed (warns) |
 /// | `APM_ENABLED` | true | Sentry tracing on or off |
 /// | `APM_ENVIRONMENT`, else `ENVIRONMENT` | `development` | environment of events and `build_info` |
@@ -25,7 +26,8 @@ use crate::admin::MonitorToken;
 /// | `METRICS_ADDR` | unset: on the public port | a listener of its own for `/metrics`, detailed health and profiles |
 /// | `MONITOR_TOKEN` | unset: no token | bearer token those admin routes require (16+ visible ASCII characters) |
 ///
-/// Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, in any case.
+/// Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, in any case; `METRICS_MAX_SERIES` a
+/// whole number of 1 or more.
 ///
 /// ```
 /// # fn main() -> Result<(), vk_monitor::ConfigError> {
@@ -50,6 +52,9 @@ pub struct Config {
     pub release: Option<String>,
     /// Whether Prometheus metrics are recorded and served.
     pub enable_metrics: bool,
+    /// How many label sets each metric recorded with the `metrics` macros may have; see
+    /// [`ExporterBuilder::max_series`](crate::ExporterBuilder::max_series).
+    pub metrics_max_series: usize,
     /// Accepted for compatibility and ignored.
     pub prometheus_multiproc_dir: Option<String>,
     /// Whether Sentry tracing (transactions and spans) is on.

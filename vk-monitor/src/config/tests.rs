@@ -23,6 +23,7 @@ fn defaults_when_nothing_is_set() {
     assert_eq!(config.profiles_sample_rate, 0.1);
     assert_eq!(config.release, None);
     assert!(config.enable_metrics && config.apm_enabled);
+    assert_eq!(config.metrics_max_series, 1_000);
     assert_eq!(config.environment, "development");
     assert!(!config.send_default_pii && !config.debug && !config.health_show_details);
     assert!(
@@ -40,6 +41,7 @@ fn every_variable_is_read() {
         ("SENTRY_PROFILES_SAMPLE_RATE", "0"),
         ("RELEASE_VERSION", "voice-calls@2.0.1"),
         ("ENABLE_METRICS", "No"),
+        ("METRICS_MAX_SERIES", " 5000 "),
         ("APM_ENABLED", "0"),
         ("APM_ENVIRONMENT", "production"),
         ("ENVIRONMENT", "ignored-when-apm-environment-is-set"),
@@ -68,6 +70,7 @@ fn every_variable_is_read() {
     );
     assert_eq!(config.release.as_deref(), Some("voice-calls@2.0.1"));
     assert!(!config.enable_metrics && !config.apm_enabled);
+    assert_eq!(config.metrics_max_series, 5_000);
     assert_eq!(config.environment, "production");
     assert!(config.send_default_pii && config.debug && config.health_show_details);
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
@@ -110,6 +113,36 @@ fn releases_and_environments_sentry_would_refuse_are_named() {
         assert!(!is_environment(environment), "{environment:?}");
     }
     assert!(is_environment("production-eu-west-1"));
+}
+
+#[test]
+fn a_series_limit_must_be_a_whole_number_of_one_or_more() {
+    for bad in [
+        "0",
+        "-1",
+        "1e3",
+        "1.5",
+        "many",
+        "99999999999999999999999",
+    ] {
+        let error = config(&[("METRICS_MAX_SERIES", bad)]).unwrap_err();
+        assert_eq!(error.invalid.len(), 1, "{bad:?}: {error}");
+        assert_eq!(
+            (error.invalid[0].name, error.invalid[0].value.as_str()),
+            ("METRICS_MAX_SERIES", bad)
+        );
+        let message = error.to_string();
+        let expected = format!("METRICS_MAX_SERIES={bad:?} (expected a whole number of 1 or more)");
+        assert!(message.contains(&expected), "{message}");
+    }
+    let error = config_with(Config::builder().metrics_max_series(0usize), &[]).unwrap_err();
+    assert_eq!(error.invalid[0].name, "METRICS_MAX_SERIES");
+    let in_code = Config::builder().metrics_max_series(20usize);
+    let config = config_with(in_code, &[("METRICS_MAX_SERIES", "0")]).unwrap();
+    assert_eq!(
+        config.metrics_max_series, 20,
+        "code wins, and is what is checked"
+    );
 }
 
 #[test]

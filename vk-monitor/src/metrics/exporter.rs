@@ -1,5 +1,6 @@
-//! The Prometheus exporter: installs the global `metrics` recorder with real histogram buckets,
-//! keeps it trimmed, describes every metric, and renders the text exposition for `GET /metrics`.
+//! The Prometheus exporter: installs the global `metrics` recorder with real histogram buckets
+//! behind the cardinality guard, keeps it trimmed, describes every metric, and renders the text
+//! exposition for `GET /metrics`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use super::cardinality::{CardinalityGuard, DEFAULT_MAX_SERIES, SeriesLimits};
 use super::names::{self, BUILD_INFO};
 use super::recording::{self, BucketConfig, DEFAULT_BUCKETS};
 use super::{histogram, in_flight};
@@ -26,7 +28,8 @@ static INSTALLED: OnceLock<Exporter> = OnceLock::new();
 /// The installed Prometheus exporter. Cheap to clone.
 ///
 /// It is the process's `metrics` recorder: besides what this crate records, metrics from the
-/// `metrics` macros anywhere in the process (such as business metrics) are exported too.
+/// `metrics` macros anywhere in the process (such as business metrics) are exported too, each
+/// with at most [`max_series`](ExporterBuilder::max_series) label sets.
 /// [`init!`](crate::init) installs one; with a [`builder`](Exporter::builder), wrap it in a
 /// monitor with [`Monitor::new`](crate::Monitor::new).
 ///
@@ -119,6 +122,8 @@ impl fmt::Debug for Exporter {
 pub struct ExporterBuilder {
     buckets: Vec<f64>,
     metric_buckets: Vec<(String, Vec<f64>)>,
+    max_series: usize,
+    metric_max_series: Vec<(String, usize)>,
     service: Option<Cow<'static, str>>,
     version: Cow<'static, str>,
     environment: Cow<'static, str>,
@@ -132,6 +137,8 @@ impl Default for ExporterBuilder {
         ExporterBuilder {
             buckets: DEFAULT_BUCKETS.to_vec(),
             metric_buckets: Vec::new(),
+            max_series: DEFAULT_MAX_SERIES,
+            metric_max_series: Vec::new(),
             service: None,
             version: Cow::Borrowed(service_info::UNKNOWN_VERSION),
             environment: Cow::Borrowed(service_info::DEFAULT_ENVIRONMENT),
@@ -153,6 +160,40 @@ impl ExporterBuilder {
     /// Buckets for one histogram, by its full name.
     pub fn buckets_for(mut self, metric: impl Into<String>, bounds: &[f64]) -> Self {
         self.metric_buckets.push((metric.into(), bounds.to_vec()));
+        self
+    }
+
+    /// At most `limit` label sets per metric recorded with the `metrics` macros. Default:
+    /// [`DEFAULT_MAX_SERIES`](crate::metrics::DEFAULT_MAX_SERIES); `METRICS_MAX_SERIES` for a
+    /// monitor.
+    ///
+    /// Past it, a new label set of the metric is recorded in its overflow series, labelled
+    /// only `otel_metric_overflow="true"`, and counted in
+    /// [`metrics_series_dropped_total`](crate::metrics::names::METRICS_SERIES_DROPPED_TOTAL);
+    /// a warning is printed once per metric. Label sets admitted before keep their series.
+    /// This crate's own metrics are bounded by construction and never limited.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), vk_monitor::ExporterError> {
+    /// let exporter = vk_monitor::Exporter::builder().max_series(100).install()?;
+    /// for user in 0..150 {
+    ///     metrics::counter!("logins_total", "user" => user.to_string()).increment(1);
+    /// }
+    /// let exposition = exporter.render();
+    /// assert!(exposition.contains(r#"logins_total{user="99"} 1"#));
+    /// assert!(exposition.contains(r#"logins_total{otel_metric_overflow="true"} 50"#));
+    /// assert!(exposition.contains(r#"metrics_series_dropped_total{metric="logins_total"} 50"#));
+    /// # Ok(()) }
+    /// ```
+    pub fn max_series(mut self, limit: usize) -> Self {
+        self.max_series = limit;
+        self
+    }
+
+    /// The label-set limit of one metric, by its full name, instead of
+    /// [`max_series`](Self::max_series); the last call for a name wins.
+    pub fn max_series_for(mut self, metric: impl Into<String>, limit: usize) -> Self {
+        self.metric_max_series.push((metric.into(), limit));
         self
     }
 
@@ -200,12 +241,23 @@ impl ExporterBuilder {
     ///
     /// # Errors
     ///
-    /// Invalid buckets, a second installation, another `metrics` recorder already installed,
-    /// or a failure to start the upkeep thread.
+    /// Invalid buckets, a series limit of 0, a second installation, another `metrics`
+    /// recorder already installed, or a failure to start the upkeep thread.
     pub fn install(self) -> Result<Exporter, ExporterError> {
         validate_buckets(None, &self.buckets)?;
         for (metric, bounds) in &self.metric_buckets {
             validate_buckets(Some(metric), bounds)?;
+        }
+        let limits = SeriesLimits {
+            default: self.max_series,
+            per_metric: self.metric_max_series,
+        };
+        if limits.default == 0 {
+            return Err(ExporterError::ZeroMaxSeries { metric: None });
+        }
+        if let Some((metric, _)) = limits.per_metric.iter().find(|(_, limit)| *limit == 0) {
+            let metric = Some(metric.clone());
+            return Err(ExporterError::ZeroMaxSeries { metric });
         }
         // Serialises installs, so that two racing calls get one exporter and one error.
         static INSTALLING: Mutex<()> = Mutex::new(());
@@ -224,7 +276,8 @@ impl ExporterBuilder {
         }
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        metrics::set_global_recorder(recorder).map_err(|_| ExporterError::OtherRecorder)?;
+        metrics::set_global_recorder(CardinalityGuard::new(recorder, limits))
+            .map_err(|_| ExporterError::OtherRecorder)?;
 
         // `build_recorder` runs no upkeep: without it histogram samples pile up between scrapes.
         let upkeep = handle.clone();
@@ -311,6 +364,11 @@ pub enum ExporterError {
         /// What is wrong with them.
         reason: String,
     },
+    /// A series limit of 0, which would leave a metric nothing but its overflow series.
+    ZeroMaxSeries {
+        /// The metric it was given for; `None` for the limit of every metric.
+        metric: Option<String>,
+    },
     /// The upkeep thread could not be started.
     UpkeepThread(std::io::Error),
 }
@@ -343,6 +401,13 @@ impl fmt::Display for ExporterError {
                 let metric = metric.as_deref().unwrap_or("the default histogram buckets");
                 write!(f, "invalid buckets {bounds:?} for {metric}: {reason}")
             }
+            ExporterError::ZeroMaxSeries { metric } => {
+                let metric = metric.as_deref().unwrap_or("every metric");
+                write!(
+                    f,
+                    "series limit 0 for {metric}: at least 1 label set is needed"
+                )
+            }
             ExporterError::UpkeepThread(err) => {
                 write!(f, "could not start the metrics upkeep thread: {err}")
             }
@@ -373,5 +438,24 @@ mod tests {
         assert!(validate_buckets(None, &[]).is_err());
         assert!(validate_buckets(None, &[1.0, f64::INFINITY]).is_err());
         assert!(validate_buckets(None, DEFAULT_BUCKETS).is_ok());
+    }
+
+    #[test]
+    fn a_series_limit_of_zero_is_refused_before_anything_is_installed() {
+        let err = Exporter::builder().max_series(0).install().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "series limit 0 for every metric: at least 1 label set is needed"
+        );
+        let err = Exporter::builder()
+            .max_series_for("orders_total", 10)
+            .max_series_for("logins_total", 0)
+            .install()
+            .unwrap_err();
+        assert!(
+            matches!(&err, ExporterError::ZeroMaxSeries { metric: Some(m) } if m == "logins_total"),
+            "{err}"
+        );
+        assert!(Exporter::global().is_none());
     }
 }

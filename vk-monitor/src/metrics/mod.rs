@@ -1,7 +1,9 @@
 //! Prometheus metrics: the exporter (the process's `metrics` recorder and `GET /metrics`), the
-//! recorder state call sites read, this crate's fixed-bucket histograms and in-flight counts,
-//! the cache of per-label handles, and the names of every metric this crate emits.
+//! cardinality guard in front of it, the recorder state call sites read, this crate's
+//! fixed-bucket histograms and in-flight counts, the cache of per-label handles, and the names
+//! of every metric this crate emits.
 
+mod cardinality;
 pub(crate) mod exporter;
 mod handle_cache;
 pub(crate) mod histogram;
@@ -9,6 +11,7 @@ pub(crate) mod in_flight;
 pub mod names;
 mod recording;
 
+pub use cardinality::DEFAULT_MAX_SERIES;
 pub use exporter::CONTENT_TYPE;
 pub(crate) use handle_cache::HandleCache;
 pub(crate) use histogram::Histogram;

@@ -29,6 +29,23 @@ pub const HEALTH_CHECK_DURATION_SECONDS: &str = "health_check_duration_seconds";
 pub const SENTRY_ENVELOPES_DROPPED_TOTAL: &str = "sentry_envelopes_dropped_total";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
+/// Counter: registrations of a new label set refused because its metric already had as many
+/// label sets as its limit allows ([`ExporterBuilder::max_series`], `METRICS_MAX_SERIES`);
+/// label `metric`. Each refused registration returns the metric's overflow series (the label
+/// [`OVERFLOW_LABEL`]`="true"` alone) and counts 1: once per handle where handles are kept,
+/// once per call where `counter!` and the like are called for every update. It starts at 0
+/// when a metric is first registered; above 0, a label of that metric is unbounded.
+///
+/// ```text
+/// sum by (metric) (increase(metrics_series_dropped_total[1h])) > 0
+/// ```
+///
+/// [`ExporterBuilder::max_series`]: crate::ExporterBuilder::max_series
+pub const METRICS_SERIES_DROPPED_TOTAL: &str = "metrics_series_dropped_total";
+
+/// The one label of a metric's overflow series, with the value `"true"`: the series that new
+/// label sets beyond the metric's limit are folded into (the OpenTelemetry convention).
+pub const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 
 /// HELP of `function_call_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
@@ -39,6 +56,33 @@ pub(crate) const HTTP_REQUEST_DURATION_HELP: &str =
 
 /// HELP of `health_check_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const HEALTH_CHECK_DURATION_HELP: &str = "Run time of health checks in seconds.";
+
+/// Whether this crate records the family `name` through the `metrics` recorder itself: its
+/// label values come from code (call sites, route templates, statuses, check names), never
+/// from input, so the cardinality guard lets them through untouched. The `process_*` names
+/// are those `metrics_process::Collector::default()` records.
+pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
+    matches!(
+        name,
+        FUNCTION_CALLS_TOTAL
+            | FUNCTION_CALLS_IN_FLIGHT
+            | FUNCTION_ERRORS_TOTAL
+            | HTTP_REQUESTS_TOTAL
+            | HTTP_REQUESTS_IN_FLIGHT
+            | HEALTH_CHECK_UP
+            | SENTRY_ENVELOPES_DROPPED_TOTAL
+            | BUILD_INFO
+            | METRICS_SERIES_DROPPED_TOTAL
+            | "process_cpu_seconds_total"
+            | "process_open_fds"
+            | "process_max_fds"
+            | "process_virtual_memory_bytes"
+            | "process_virtual_memory_max_bytes"
+            | "process_resident_memory_bytes"
+            | "process_start_time_seconds"
+            | "process_threads"
+    )
+}
 
 /// Registers HELP text and units. Must run after the recorder is installed: descriptions
 /// given to no recorder are lost.
@@ -76,6 +120,12 @@ pub(crate) fn describe() {
         SENTRY_ENVELOPES_DROPPED_TOTAL,
         Unit::Count,
         "Sentry envelopes not delivered, by reason: queue_full, rate_limited, network_error or rejected."
+    );
+    describe_counter!(
+        METRICS_SERIES_DROPPED_TOTAL,
+        Unit::Count,
+        "Registrations of a new label set refused because the metric reached its series limit; \
+         each went to the metric's overflow series, labelled otel_metric_overflow, instead."
     );
     describe_gauge!(
         BUILD_INFO,

@@ -118,6 +118,7 @@ impl MonitorBuilder {
         let release = info.release.clone();
         let exporter = if config.enable_metrics {
             let builder = Exporter::builder()
+                .max_series(config.metrics_max_series)
                 .service(info.service)
                 .version(info.version)
                 .environment(info.environment)
