@@ -117,14 +117,7 @@ fn releases_and_environments_sentry_would_refuse_are_named() {
 
 #[test]
 fn a_series_limit_must_be_a_whole_number_of_one_or_more() {
-    for bad in [
-        "0",
-        "-1",
-        "1e3",
-        "1.5",
-        "many",
-        "99999999999999999999999",
-    ] {
+    for bad in ["0", "-1", "1e3", "1.5", "many", "99999999999999999999999"] {
         let error = config(&[("METRICS_MAX_SERIES", bad)]).unwrap_err();
         assert_eq!(error.invalid.len(), 1, "{bad:?}: {error}");
         assert_eq!(
