@@ -37,7 +37,11 @@ use crate::routes::{DEFAULT_EXCLUDED_ROUTES, UNMATCHED_ROUTE};
 /// # async fn send(app: &mut Router, uri: &str) -> Response {
 /// #     use tower_service::Service;
 /// #     std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(app, cx)).await.unwrap();
-/// #     app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+/// #     let response = app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+/// #     // A client reads the body: a response dropped unread is one the client abandoned.
+/// #     let (parts, body) = response.into_parts();
+/// #     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+/// #     Response::from_parts(parts, Body::from(bytes))
 /// # }
 ///
 /// # #[tokio::main(flavor = "current_thread")]

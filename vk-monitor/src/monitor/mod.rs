@@ -29,7 +29,11 @@ pub use error::InitError;
 /// # async fn send(app: &mut Router, uri: &str) -> Response {
 /// #     use tower_service::Service;
 /// #     std::future::poll_fn(|cx| Service::<Request<Body>>::poll_ready(app, cx)).await.unwrap();
-/// #     app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+/// #     let response = app.call(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+/// #     // A client reads the body: a response dropped unread is one the client abandoned.
+/// #     let (parts, body) = response.into_parts();
+/// #     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+/// #     Response::from_parts(parts, Body::from(bytes))
 /// # }
 /// # async fn text(response: Response) -> String {
 /// #     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
