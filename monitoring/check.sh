@@ -197,7 +197,7 @@ step "promtool check config prometheus.yml" promtool check config prometheus.yml
 step "promtool check config prometheus.docker.yml" promtool check config prometheus.docker.yml
 step "prometheus.yml and prometheus.docker.yml in step" configs_in_step
 step "promtool check rules prometheus-alerts.yml" promtool check rules prometheus-alerts.yml
-step "promtool test rules alerts.test.yml" promtool test rules alerts.test.yml
+step "promtool test rules alerts*.test.yml" promtool test rules alerts*.test.yml
 step "dashboard JSON, targets and metric names" dashboard_structure
 step "dashboard PromQL parses (promtool check rules)" dashboard_promql
 
