@@ -3,12 +3,14 @@
 #   - both Prometheus configs (promtool check config, which also loads the rule file),
 #   - that they differ only in the scrape target,
 #   - the rule file (promtool check rules) and its unit tests (promtool test rules),
+#   - that the unit tests notice every change to the rules (mutate-rules.py),
 #   - the Grafana dashboard: valid JSON, every panel's queries present, parseable PromQL
 #     (checked by promtool as recording rules) and metric names the services really export.
 #
 # Usage, from anywhere:  bash monitoring/check.sh
 # Needs promtool (Debian: apt-get install prometheus) and python3. Runs every check, prints a
-# summary, and exits 1 if any failed.
+# summary, and exits 1 if any failed. The mutation run takes minutes; it tests $MUTATE_JOBS
+# mutations at a time (default: one per CPU).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +23,8 @@ if ! command -v promtool >/dev/null 2>&1; then
   exit 2
 fi
 if ! command -v python3 >/dev/null 2>&1; then
-  echo "check.sh: python3 not found on PATH; it is needed to check the dashboard JSON." >&2
+  echo "check.sh: python3 not found on PATH; it is needed to check the dashboard JSON" >&2
+  echo "  and to run the mutation test." >&2
   exit 2
 fi
 
@@ -200,6 +203,8 @@ step "promtool check rules prometheus-alerts.yml" promtool check rules prometheu
 step "promtool test rules alerts*.test.yml" promtool test rules alerts*.test.yml
 step "dashboard JSON, targets and metric names" dashboard_structure
 step "dashboard PromQL parses (promtool check rules)" dashboard_promql
+step "mutation test: the unit tests fail for every change to the rules" \
+  python3 mutate-rules.py --jobs "${MUTATE_JOBS:-$(nproc 2>/dev/null || echo 1)}"
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
