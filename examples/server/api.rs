@@ -93,6 +93,8 @@ pub async fn create_call(
     }
     let call = state.calls.insert(&new.caller, &new.callee).await?;
     business::call_started();
+    // The call's id only: the numbers are personal data.
+    tracing::info!(call_id = call.id, "call started");
     Ok((StatusCode::CREATED, Json(call)))
 }
 
@@ -135,7 +137,14 @@ pub async fn end_call(
     };
     match state.calls.end(id, outcome).await? {
         Some(call) => {
-            business::call_ended(outcome, call.ended_at.unwrap_or_else(now) - call.started_at);
+            let duration = call.ended_at.unwrap_or_else(now) - call.started_at;
+            business::call_ended(outcome, duration);
+            tracing::info!(
+                call_id = call.id,
+                outcome,
+                duration_s = duration,
+                "call ended"
+            );
             Ok(Json(call))
         }
         None => match state.calls.find(id).await? {
@@ -151,11 +160,12 @@ pub async fn transcript(
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call = state.calls.find(id).await?.ok_or(ApiError::NotFound)?;
-    let text = state
-        .speech
-        .transcribe(call.id)
-        .await
-        .map_err(ApiError::Speech)?;
+    let text = state.speech.transcribe(call.id).await.map_err(|error| {
+        // A warning, a breadcrumb in Sentry: the failure itself is reported once, as the
+        // provider's error event.
+        tracing::warn!(call_id = call.id, %error, "transcript failed");
+        ApiError::Speech(error)
+    })?;
     Ok(Json(
         json!({ "call": call.id, "active": call.is_active(), "transcript": text }),
     ))

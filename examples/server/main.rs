@@ -119,10 +119,17 @@ pub fn app(state: AppState, monitor: &Monitor) -> Router {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // RUST_LOG (default info), LOG_FORMAT=text|json; every line inside a traced request carries
+    // the Sentry trace id.
+    if let Err(error) = vk_monitor::tracing::init() {
+        eprintln!("voice-calls: {error}");
+        return ExitCode::FAILURE;
+    }
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Display, not Debug: `METRICS_ADDR=...: cannot serve the admin routes there: ...`.
+            tracing::error!(%error, "voice-calls could not start");
             eprintln!("voice-calls: {error}");
             ExitCode::FAILURE
         }
@@ -136,6 +143,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .exporter(|exporter| {
             exporter.buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
         })
+        .layer(|layer| layer.log_requests(true))
         .install()?;
     business::describe();
 
@@ -146,16 +154,25 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let addr = listener.local_addr()?;
-    println!(
-        "voice-calls listening on http://{addr}; metrics at http://{addr}/metrics, \
-         health at /health and /ready"
+    // Where each endpoint really is: `/metrics` moves to METRICS_ADDR when it is set.
+    let metrics = match (monitor.exporter(), monitor.metrics_addr()) {
+        (None, _) => "off (ENABLE_METRICS=false)".to_owned(),
+        (Some(_), Some(admin)) => format!("http://{admin}/metrics"),
+        (Some(_), None) => format!("http://{addr}/metrics"),
+    };
+    tracing::info!(
+        listen = %format!("http://{addr}"),
+        %metrics,
+        health = %format!("http://{addr}/health"),
+        ready = %format!("http://{addr}/ready"),
+        "voice-calls listening"
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal(monitor.clone(), settings.drain))
         .await?;
     // The last handle on the monitor: dropping it flushes what Sentry still has queued.
     drop(monitor);
-    println!("voice-calls stopped");
+    tracing::info!("voice-calls stopped");
     Ok(())
 }
 
@@ -180,7 +197,7 @@ async fn shutdown_signal(monitor: Monitor, drain: Duration) {
         () = interrupt => {},
         () = terminate => {
             monitor.shutdown();
-            println!("voice-calls draining for {drain:?}: /ready now fails");
+            tracing::info!(?drain, "voice-calls draining: /ready now fails");
             tokio::time::sleep(drain).await;
         },
     }

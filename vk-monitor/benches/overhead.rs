@@ -204,6 +204,32 @@ fn counter_macro(c: &mut Criterion) {
     group.finish();
 }
 
+/// `#[monitored]` with a `fmt` subscriber at `info` installed (writing to nowhere): the
+/// call's `tracing` span is then created and entered on every call. Without a subscriber (the
+/// groups above) it costs a load and a branch.
+#[cfg(feature = "tracing")]
+fn with_fmt_subscriber(c: &mut Criterion) {
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut group = c.benchmark_group("fmt_subscriber_info");
+        variant(&mut group, "sync_bare", bare::add);
+        variant(&mut group, "sync_monitored", monitored::add);
+        variant(&mut group, "async_bare", |a, b| {
+            poll_once(bare::add_async(a, b))
+        });
+        variant(&mut group, "async_monitored", |a, b| {
+            poll_once(monitored::add_async(a, b))
+        });
+        group.finish();
+    });
+}
+
+#[cfg(not(feature = "tracing"))]
+fn with_fmt_subscriber(_: &mut Criterion) {}
+
 /// Where the Sentry client would send envelopes: the discard port of loopback, where nothing
 /// listens. Calls sampled out send nothing, so nothing is ever sent there.
 const UNREACHABLE_DSN: &str = "http://public@127.0.0.1:9/1";
@@ -253,6 +279,7 @@ criterion_group!(
     sync_fn,
     async_fn,
     counter_macro,
+    with_fmt_subscriber,
     sentry_sampled_out_fns
 );
 

@@ -15,6 +15,8 @@ mod routes;
 mod sentry;
 mod service_info;
 mod status;
+#[cfg(feature = "tracing-subscriber")]
+pub mod tracing;
 
 #[cfg(feature = "profiling")]
 pub use crate::admin::profiling;
@@ -40,4 +42,6 @@ pub mod __private {
     pub use crate::instrument::{CallSite, Outcome};
     pub use crate::{__vk_error_event_of as error_event_of, __vk_outcome_of as outcome_of};
     pub use inventory;
+    #[cfg(feature = "tracing")]
+    pub use tracing;
 }

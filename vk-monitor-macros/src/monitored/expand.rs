@@ -3,7 +3,8 @@
 //! A call-site `static` holds the metric handles; a guard created on entry records the call
 //! when it is dropped, so every exit (return, `?`, panic, a dropped future) is counted. The
 //! return value is classified by its type in the runtime crate; the expansion only wires
-//! these pieces together.
+//! these pieces together. With the `tracing` feature the call also runs in a `tracing` span,
+//! which a `tracing` callsite needs to be written where the function is.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -55,15 +56,31 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         __vk_out
     };
     let ret = nameable_return_type(&sig.output);
+    let span = tracing_span(&private, name, &op);
+    // Async bodies are polled inside the span, sync ones run with it entered.
+    let in_span = |future: TokenStream| -> TokenStream {
+        if cfg!(feature = "tracing") {
+            quote!(#private::tracing::Instrument::instrument(#future, __vk_span))
+        } else {
+            future
+        }
+    };
+    let enter_span = if cfg!(feature = "tracing") {
+        quote!(let __vk_span_entered = __vk_span.enter();)
+    } else {
+        quote!()
+    };
 
     let body = if let Some((stmts, mut call)) = func.async_trait_body() {
         // `#[async_trait]` already turned the method into `Box::pin(async move { .. })`:
         // instrument that future, which is what the caller awaits.
         let inner = call.args.pop();
+        let polled = in_span(quote!(__vk_guard.instrument(#inner)));
         call.args.push(syn::parse_quote! {
             async move {
                 let __vk_guard = #start;
-                let __vk_out = __vk_guard.instrument(#inner).await;
+                #span
+                let __vk_out = #polled.await;
                 #record
             }
         });
@@ -80,9 +97,11 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
                     return __vk_ret;
                 }
             };
+            let polled = in_span(quote!(__vk_guard.instrument(async move { #typed #user_body })));
             quote! {
                 let __vk_guard = #start;
-                let __vk_out = __vk_guard.instrument(async move { #typed #user_body }).await;
+                #span
+                let __vk_out = #polled.await;
                 #record
             }
         } else if func.has_attr("track_caller") {
@@ -91,6 +110,8 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             quote! {
                 let mut __vk_guard = #start;
                 __vk_guard.count_early_exit_as_ok();
+                #span
+                #enter_span
                 let __vk_entered = __vk_guard.enter();
                 let __vk_out: #ret = #block;
                 ::core::mem::drop(__vk_entered);
@@ -100,7 +121,11 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             // The closure turns every `return` and `?` of the body into a value we can classify.
             quote! {
                 let __vk_guard = #start;
-                let __vk_out = __vk_guard.in_scope(move || -> #ret #block);
+                #span
+                let __vk_out = {
+                    #enter_span
+                    __vk_guard.in_scope(move || -> #ret #block)
+                };
                 #record
             }
         }
@@ -112,6 +137,25 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             #site
             #body
         }
+    }
+}
+
+/// The call's `tracing` span, at `INFO` like `#[tracing::instrument]`: named after the function,
+/// with the label the metrics use (`Type::method` for methods), the module and the op. When no
+/// subscriber wants it, creating it is a load and a branch.
+fn tracing_span(private: &TokenStream, name: &LitStr, op: &TokenStream) -> TokenStream {
+    if !cfg!(feature = "tracing") {
+        return quote!();
+    }
+    quote! {
+        let __vk_span = #private::tracing::span!(
+            target: ::core::module_path!(),
+            #private::tracing::Level::INFO,
+            #name,
+            function = __vk_guard.function(),
+            module = ::core::module_path!(),
+            op = #op,
+        );
     }
 }
 

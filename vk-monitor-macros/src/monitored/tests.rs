@@ -42,3 +42,29 @@ fn enabled_instruments_through_the_runtime() {
         "{out}"
     );
 }
+
+/// With the `tracing` feature the call runs in a `tracing` span; without it nothing in the
+/// expansion names `tracing`, so a build without the feature needs no `tracing` crate.
+#[test]
+fn the_tracing_span_follows_the_tracing_feature() {
+    for item in [
+        quote!(
+            fn load() {}
+        ),
+        quote!(
+            async fn load() {}
+        ),
+        quote!(
+            #[track_caller]
+            fn load() {}
+        ),
+    ] {
+        let out = monitored(quote!(op = "db.query"), item, true).to_string();
+        assert_eq!(
+            out.contains("tracing"),
+            cfg!(feature = "tracing"),
+            "feature tracing: {}; {out}",
+            cfg!(feature = "tracing")
+        );
+    }
+}

@@ -5,11 +5,15 @@
 mod builder;
 mod env;
 mod error;
+#[cfg(feature = "tracing-subscriber")]
+mod logs;
 mod sentry_names;
 mod settings;
 
 pub use builder::ConfigBuilder;
 pub use error::{ConfigError, InvalidVariable};
+#[cfg(feature = "tracing-subscriber")]
+pub use logs::{LogFormat, LogSettings};
 pub use settings::Config;
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ use crate::routes::{DEFAULT_EXCLUDED_ROUTES, UNMATCHED_ROUTE};
 #[derive(Clone, Debug, Default)]
 pub struct MonitorLayer {
     excluded: ExcludedRoutes,
+    log_requests: bool,
 }
 
 impl MonitorLayer {
@@ -88,6 +89,16 @@ impl MonitorLayer {
         self
     }
 
+    /// Logs one `tracing` event per request when it ends (target `vk_monitor::http`, level
+    /// `info`): `method`, `route` (the template), `status` (499 for a client gone),
+    /// `duration_ms` and, when the request was traced, `trace_id`. Excluded routes are not
+    /// logged. Off by default; needs the `tracing` feature.
+    #[cfg(feature = "tracing")]
+    pub fn log_requests(mut self, log: bool) -> Self {
+        self.log_requests = log;
+        self
+    }
+
     /// The routes left out, for the Sentry client's filters.
     pub(crate) fn excluded(&self) -> &ExcludedRoutes {
         &self.excluded
@@ -98,6 +109,6 @@ impl<S> Layer<S> for MonitorLayer {
     type Service = MonitorService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MonitorService::new(inner, self.excluded.clone())
+        MonitorService::new(inner, self.excluded.clone(), self.log_requests)
     }
 }

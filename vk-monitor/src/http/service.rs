@@ -20,16 +20,21 @@ use crate::sentry::state;
 pub struct MonitorService<S> {
     inner: S,
     excluded: ExcludedRoutes,
+    log_requests: bool,
 }
 
 impl<S> MonitorService<S> {
-    pub(super) fn new(inner: S, excluded: ExcludedRoutes) -> Self {
-        MonitorService { inner, excluded }
+    pub(super) fn new(inner: S, excluded: ExcludedRoutes, log_requests: bool) -> Self {
+        MonitorService {
+            inner,
+            excluded,
+            log_requests,
+        }
     }
 
     fn track<B>(&self, request: &Request<B>) -> Option<RequestTracker> {
         let (metrics_on, sentry_on) = (is_recording(), state::active());
-        if !metrics_on && !sentry_on {
+        if !metrics_on && !sentry_on && !self.log_requests {
             return None;
         }
         let route = request
@@ -40,10 +45,16 @@ impl<S> MonitorService<S> {
             // No metrics, no transaction; with Sentry on, a hub that marks the request's
             // events as the route's, so that the client drops them (a failing readiness
             // check would otherwise report on every probe).
-            return sentry_on.then(|| RequestTracker::start(request, route, false, true, true));
+            return sentry_on
+                .then(|| RequestTracker::start(request, route, false, true, true, false));
         }
         Some(RequestTracker::start(
-            request, route, metrics_on, sentry_on, false,
+            request,
+            route,
+            metrics_on,
+            sentry_on,
+            false,
+            self.log_requests,
         ))
     }
 }

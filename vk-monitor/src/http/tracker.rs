@@ -29,6 +29,15 @@ pub(super) struct RequestTracker {
     /// The response's head is sent and its body has not ended: dropped in this state, the
     /// client left mid-body, and the request is recorded as abandoned.
     body_pending: bool,
+    /// What the request's log line names, when requests are logged.
+    log: Option<Box<RequestLog>>,
+}
+
+/// The method and route template of a request that is logged when it ends.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))] // never made without `tracing`
+struct RequestLog {
+    method: &'static str,
+    route: String,
 }
 
 /// The request's own hub, its transaction when it is sampled in, and whether an error event
@@ -50,6 +59,7 @@ impl RequestTracker {
         metrics_on: bool,
         sentry_on: bool,
         excluded: bool,
+        log: bool,
     ) -> Self {
         let handles = metrics_on.then(|| method_handles(route, request.method()));
         if let Some(handles) = handles {
@@ -76,6 +86,12 @@ impl RequestTracker {
             status: CLIENT_CLOSED_STATUS,
             head: request.method() == http::Method::HEAD,
             body_pending: false,
+            log: log.then(|| {
+                Box::new(RequestLog {
+                    method: crate::method::method_name(request.method()),
+                    route: route.to_owned(),
+                })
+            }),
         }
     }
 
@@ -128,13 +144,24 @@ impl Drop for RequestTracker {
             // A streamed response whose client went away mid-body: not the head's status.
             self.status = CLIENT_CLOSED_STATUS;
         }
+        let elapsed = self.start.elapsed();
         if let Some(handles) = self.handles {
-            let elapsed = self.start.elapsed();
             let (count, duration) = handles.for_status(self.status);
             count.increment(1);
             duration.record(elapsed);
             handles.in_flight.exit();
         }
+        #[cfg(feature = "tracing")]
+        if let Some(log) = self.log.take() {
+            let trace_id = self
+                .sentry
+                .as_ref()
+                .and_then(|sentry| sentry.transaction.as_ref())
+                .map(|traced| traced.span.get_trace_context().trace_id.to_string());
+            log_request(&log, self.status, elapsed, trace_id);
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = (self.log.take(), elapsed);
         if let Some(sentry) = self.sentry.take()
             && let RequestSentry {
                 hub,
@@ -145,5 +172,33 @@ impl Drop for RequestTracker {
             let reported = reported.load(Ordering::Relaxed) > 0;
             request::finish(transaction, self.status, &hub, reported);
         }
+    }
+}
+
+/// The request's line: `info` for answered requests, `warn` for 5xx and abandoned ones.
+#[cfg(feature = "tracing")]
+fn log_request(
+    log: &RequestLog,
+    status: u16,
+    elapsed: std::time::Duration,
+    trace_id: Option<String>,
+) {
+    // Microsecond precision is what a reader can use.
+    let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    let (method, route) = (log.method, log.route.as_str());
+    let failed = crate::status::is_failure(status) || status == CLIENT_CLOSED_STATUS;
+    match (trace_id, failed) {
+        (Some(trace_id), false) => ::tracing::info!(
+            target: "vk_monitor::http", method, route, status, duration_ms, trace_id, "request"
+        ),
+        (Some(trace_id), true) => ::tracing::warn!(
+            target: "vk_monitor::http", method, route, status, duration_ms, trace_id, "request"
+        ),
+        (None, false) => ::tracing::info!(
+            target: "vk_monitor::http", method, route, status, duration_ms, "request"
+        ),
+        (None, true) => ::tracing::warn!(
+            target: "vk_monitor::http", method, route, status, duration_ms, "request"
+        ),
     }
 }

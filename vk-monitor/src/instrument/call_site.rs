@@ -315,6 +315,12 @@ impl CallGuard {
         self.early_exit = CallResult::Ok;
     }
 
+    /// The call's `function` label: `Type::method` for methods, the name otherwise.
+    #[inline]
+    pub fn function(&self) -> &str {
+        self.site.label.get().map_or(self.site.name, |label| label)
+    }
+
     /// Runs a sync body with the call's span current, so calls inside it are its children.
     #[inline]
     pub fn in_scope<R>(&self, body: impl FnOnce() -> R) -> R {

@@ -47,7 +47,7 @@ pub(super) const SECRET_PARAMETERS: &[&str] = &[
     "xsrf",
     "credential",
 ];
-pub(super) const FILTERED: &str = "[Filtered]";
+pub(crate) const FILTERED: &str = "[Filtered]";
 /// Longer header values, query strings, paths and hosts are cut there for Sentry.
 pub(super) const MAX_REQUEST_VALUE: usize = 1024;
 /// Ends a value that was cut.
@@ -151,8 +151,23 @@ fn is_credential(name: &str) -> bool {
     CREDENTIAL_HEADERS.contains(&name) || names_a_secret(name)
 }
 
+/// Words that name personal data when a field (of a log event) is named after one, as a whole
+/// word of a `snake_case`, `kebab-case` or dotted name: `user.email`, `client_ip`.
+#[cfg(feature = "tracing-subscriber")]
+const PERSONAL_WORDS: &[&str] = &[
+    "email", "mail", "phone", "ip", "address", "user", "username", "login",
+];
+
+/// Whether a field named `name` holds personal data: sent only with `SENTRY_SEND_DEFAULT_PII`.
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn names_personal_data(name: &str) -> bool {
+    name.to_ascii_lowercase()
+        .split(['_', '-', '.'])
+        .any(|word| PERSONAL_WORDS.contains(&word))
+}
+
 /// Whether a (decoded, any case) name holds a secret's name.
-fn names_a_secret(name: &str) -> bool {
+pub(crate) fn names_a_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_PARAMETERS.iter().any(|secret| name.contains(secret))
 }

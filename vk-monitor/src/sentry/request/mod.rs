@@ -21,6 +21,8 @@ use super::spans::{self, Traced};
 use super::{events, state};
 use crate::{method, status};
 pub(crate) use data::RequestInfo;
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) use data::{FILTERED, names_a_secret, names_personal_data};
 use trace_headers::incoming_trace;
 
 /// The request's own hub, so that scope changes in a handler (`vk_monitor::context`) stay in

@@ -1,0 +1,155 @@
+//! `tracing` events to Sentry: below the events' level and at or above the breadcrumbs' level
+//! (default `info`), a breadcrumb on the current request's scope; at or above the events'
+//! level (default `error`), an error event linked to the current trace, with the event's
+//! fields as context. Field values follow the request data's rules: credentials never,
+//! personal data only with `SENTRY_SEND_DEFAULT_PII`.
+//!
+//! The Sentry SDK's `sentry-tracing` layer is not used: it turns every `tracing` span into a
+//! Sentry span, which would duplicate the spans of `#[monitored]` calls (themselves `tracing`
+//! spans now), and it links events through the span on the hub's scope, where ours are not
+//! kept (they live in a thread-local, see `sentry::spans`); its conversion helpers are
+//! deprecated.
+//!
+//! One failure is one event: an event captured here counts as a report on its thread, so a
+//! `#[monitored]` function that logs `error!` and then returns `Err` is reported once, by the
+//! log event, which comes first (the same rule as a nested call that already reported).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ::tracing::{Event, Level, Subscriber};
+use sentry::Hub;
+use sentry::protocol::{Breadcrumb, Event as SentryEvent, Level as SentryLevel};
+use serde_json::Value;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Context, Layer};
+
+use super::format::FieldMap;
+use crate::sentry::request::{FILTERED, names_a_secret, names_personal_data};
+use crate::sentry::{events, spans, state};
+
+/// The layer that sends `tracing` events to Sentry; see [`layer`](super::layer).
+#[derive(Clone, Copy, Debug)]
+pub struct SentryEventsLayer {
+    breadcrumbs: LevelFilter,
+    events: LevelFilter,
+}
+
+impl Default for SentryEventsLayer {
+    fn default() -> Self {
+        SentryEventsLayer {
+            breadcrumbs: LevelFilter::INFO,
+            events: LevelFilter::ERROR,
+        }
+    }
+}
+
+impl SentryEventsLayer {
+    /// Events at `level` or above (and below the events' level) become breadcrumbs;
+    /// `LevelFilter::OFF`: none.
+    pub fn breadcrumbs(mut self, level: LevelFilter) -> Self {
+        self.breadcrumbs = level;
+        self
+    }
+
+    /// Events at `level` or above become Sentry error events; `LevelFilter::OFF`: none.
+    pub fn events(mut self, level: LevelFilter) -> Self {
+        self.events = level;
+        self
+    }
+}
+
+impl<S: Subscriber> Layer<S> for SentryEventsLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if !state::active() {
+            return;
+        }
+        let level = *event.metadata().level();
+        if is_at_least(level, self.events) {
+            capture(event, level);
+        } else if is_at_least(level, self.breadcrumbs) {
+            add_breadcrumb(event, level);
+        }
+    }
+}
+
+/// `level` is at least as severe as `filter` (`LevelFilter` orders verbosity, not severity).
+fn is_at_least(level: Level, filter: LevelFilter) -> bool {
+    filter != LevelFilter::OFF && level <= filter
+}
+
+fn sentry_level(level: Level) -> SentryLevel {
+    match level {
+        Level::ERROR => SentryLevel::Error,
+        Level::WARN => SentryLevel::Warning,
+        Level::INFO => SentryLevel::Info,
+        Level::DEBUG | Level::TRACE => SentryLevel::Debug,
+    }
+}
+
+/// The event's message and its other fields, with values the PII rules allow.
+fn message_and_fields(event: &Event<'_>) -> (Option<String>, BTreeMap<String, Value>) {
+    let mut fields = FieldMap::default();
+    event.record(&mut fields);
+    let pii = state::send_pii();
+    let mut message = None;
+    let mut kept = BTreeMap::new();
+    for (name, value) in fields.0 {
+        if name == "message" {
+            message = Some(match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            });
+            continue;
+        }
+        let hidden = names_a_secret(&name) || (!pii && names_personal_data(&name));
+        let value = if hidden { FILTERED.into() } else { value };
+        kept.insert(name, value);
+    }
+    (message, kept)
+}
+
+fn add_breadcrumb(event: &Event<'_>, level: Level) {
+    // Only on a request's (or a task's) own scope: breadcrumbs on the process's scope would
+    // ride along on every later request's events.
+    let hub = Hub::current();
+    if Arc::ptr_eq(&hub, &Hub::main()) {
+        return;
+    }
+    let (message, data) = message_and_fields(event);
+    hub.add_breadcrumb(Breadcrumb {
+        ty: "log".into(),
+        category: Some(event.metadata().target().to_owned()),
+        level: sentry_level(level),
+        message,
+        data: data.into_iter().collect(),
+        ..Breadcrumb::default()
+    });
+}
+
+fn capture(event: &Event<'_>, level: Level) {
+    let (message, fields) = message_and_fields(event);
+    let metadata = event.metadata();
+    let mut sentry_event = SentryEvent {
+        level: sentry_level(level),
+        message,
+        logger: Some(metadata.target().to_owned()),
+        ..SentryEvent::default()
+    };
+    if !fields.is_empty() {
+        let context: BTreeMap<String, Value> = fields;
+        sentry_event
+            .contexts
+            .insert("fields".into(), sentry::protocol::Context::Other(context));
+    }
+    if let (Some(file), Some(line)) = (metadata.file(), metadata.line()) {
+        sentry_event
+            .extra
+            .insert("source".into(), format!("{file}:{line}").into());
+    }
+    events::capture_in_trace(
+        sentry_event,
+        spans::current_traced().as_ref(),
+        &Hub::current(),
+    );
+}
