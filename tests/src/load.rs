@@ -28,6 +28,12 @@ impl ExampleServer {
     /// Starts the server with `env` on top of a quiet default environment, and waits until it
     /// accepts connections.
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_with_stdout(env, Stdio::null()).await
+    }
+
+    /// [`start`](Self::start), with the server's standard output (its log lines) sent to
+    /// `stdout`.
+    pub async fn start_with_stdout(env: &[(&str, &str)], stdout: Stdio) -> Self {
         let binary = example_binary("server");
         let addr = free_port();
         let mut command = Command::new(&binary);
@@ -42,7 +48,9 @@ impl ExampleServer {
             .env("MALLOC_ARENA_MAX", "2")
             .env_remove("SENTRY_DSN")
             .env_remove("DATABASE_URL")
-            .stdout(Stdio::null());
+            .env_remove("RUST_LOG")
+            .env_remove("LOG_FORMAT")
+            .stdout(stdout);
         for (name, value) in env {
             command.env(name, value);
         }

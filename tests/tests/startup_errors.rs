@@ -97,3 +97,24 @@ fn a_malformed_dotenv_line_is_named_by_file_line_and_variable_without_the_secret
     assert!(stderr.contains(&located), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+#[ignore = "runs the example server binary; .ci/run runs it"]
+fn invalid_log_settings_are_named_like_every_other_setting() {
+    let dir = scratch_dir("log-settings");
+    let output = run_server(
+        &dir,
+        &[
+            ("LOG_FORMAT", OsStr::new("yaml")),
+            ("RUST_LOG", OsStr::new("server=loud")),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(r#"LOG_FORMAT="yaml" (expected text or json)"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r#"RUST_LOG="server=loud""#), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
