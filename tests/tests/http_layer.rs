@@ -232,6 +232,20 @@ async fn a_client_that_leaves_mid_body_is_counted_as_499_not_the_heads_status() 
             "/empty",
             get(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
+        .route(
+            "/download",
+            get(|| async {
+                // A stream of known length, as a file server sends: hyper stops at the last
+                // byte without polling the stream for its end.
+                let chunks = futures::stream::iter([b"abc".as_slice(), b"def".as_slice()])
+                    .map(|chunk| Ok::<_, std::io::Error>(axum::body::Bytes::from_static(chunk)));
+                let never_ends = chunks.chain(futures::stream::pending());
+                axum::http::Response::builder()
+                    .header("content-length", "6")
+                    .body(Body::from_stream(never_ends))
+                    .unwrap()
+            }),
+        )
         .layer(MonitorLayer::new());
     let addr = serve(app).await;
     let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -259,6 +273,15 @@ async fn a_client_that_leaves_mid_body_is_counted_as_499_not_the_heads_status() 
         "not the head's status"
     );
     assert_eq!(duration_count("GET", "/feed", "499"), 1.0);
+
+    // A download of known length read to its last byte is complete.
+    let download = http_get(addr, "/download").await;
+    assert_eq!((download.status, download.body.as_str()), (200, "abcdef"));
+    eventually("the download is recorded", || {
+        requests("GET", "/download", "200") == 1.0
+    })
+    .await;
+    assert_eq!(requests("GET", "/download", "499"), 0.0);
 
     // Complete responses with no body to read are not abandoned: a 204, and any HEAD.
     assert_eq!(http_get(addr, "/empty").await.status, 204);

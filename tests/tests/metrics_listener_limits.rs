@@ -11,6 +11,7 @@ use vk_monitor::{ListenerLimits, Monitor};
 
 const TIMEOUT: Duration = Duration::from_millis(400);
 const MAX_CONNECTIONS: usize = 4;
+const LIFETIME: Duration = Duration::from_secs(2);
 
 /// How long until the server closes `stream` (reads EOF or a reset), at most `patience`.
 fn closed_within(stream: &mut TcpStream, patience: Duration) -> Option<Duration> {
@@ -58,6 +59,7 @@ fn slow_and_idle_clients_are_closed_and_metrics_keep_answering() {
         .metrics_listener_limits(
             ListenerLimits::default()
                 .header_read_timeout(TIMEOUT)
+                .connection_timeout(LIFETIME)
                 .max_connections(MAX_CONNECTIONS),
         )
         .install()
@@ -105,5 +107,20 @@ fn slow_and_idle_clients_are_closed_and_metrics_keep_answering() {
         metrics_status(addr),
         200,
         "served again once the slots are free"
+    );
+
+    // A client that sends requests and never reads the answers: closed at its lifetime.
+    let mut greedy = TcpStream::connect(addr).unwrap();
+    let start = Instant::now();
+    let request = b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n".repeat(2000);
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = greedy.write_all(&request); // may stop when the server stops reading
+    let closed = closed_within(&mut greedy, Duration::from_secs(10));
+    assert!(
+        closed.is_some() && start.elapsed() < LIFETIME + Duration::from_secs(3),
+        "a connection outlived its lifetime: {:?}",
+        start.elapsed()
     );
 }

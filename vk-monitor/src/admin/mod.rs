@@ -76,8 +76,9 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// How the metrics listener protects itself from clients that hold connections: one that does
 /// not send a complete request head within `header_read_timeout` is closed, and so is a
 /// keep-alive connection idle for as long (hyper starts that timer as soon as a connection
-/// waits for its next request); beyond `max_connections` open at once, new ones are closed
-/// as they are accepted. It runs on one thread: without these, a slowloris client holds it
+/// waits for its next request); one still open after `connection_timeout`, request and
+/// response included (a client that never reads its answer), is closed; beyond
+/// `max_connections` open at once, new ones are closed as they are accepted. It runs on one thread: without these, a slowloris client holds it
 /// forever and can exhaust the process's file descriptors, the public listener's too.
 ///
 /// ```
@@ -92,12 +93,15 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListenerLimits {
     header_read_timeout: Duration,
+    connection_timeout: Duration,
     max_connections: usize,
 }
 
 impl ListenerLimits {
     /// 10 s: a scraper sends its request head at once.
     pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// 120 s: above the longest profile (60 s) and any scrape.
+    pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
     /// 64: scrapers, probes and an operator's profile, with room to spare.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
@@ -105,6 +109,12 @@ impl ListenerLimits {
     /// requests; at least 1 ms.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest a connection stays open, whatever it does; at least 1 ms.
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
@@ -119,6 +129,7 @@ impl Default for ListenerLimits {
     fn default() -> Self {
         ListenerLimits {
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            connection_timeout: Self::DEFAULT_CONNECTION_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -172,10 +183,12 @@ async fn accept_loop(listener: tokio::net::TcpListener, router: Router, limits: 
         let connection = http
             .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
             .with_upgrades();
+        let lifetime = limits.connection_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            // A connection's errors (a client gone, a timeout) are the client's business.
-            let _ = connection.await;
+            // A connection's errors (a client gone, a timeout) are the client's business;
+            // past its lifetime it is dropped, which closes it.
+            let _ = tokio::time::timeout(lifetime, connection).await;
         });
     }
 }

@@ -62,8 +62,8 @@ pub(super) fn read_dotenv(start: &Path) -> (HashMap<String, String>, Option<Stri
             Ok((key, value)) => {
                 pairs.insert(key, value);
             }
-            Err(dotenvy::Error::LineParse(line, _)) => {
-                return (pairs, Some(describe_bad_line(&path, &content, &line)));
+            Err(dotenvy::Error::LineParse(..)) => {
+                return (pairs, Some(describe_bad_line(&path, &content)));
             }
             // Substitution of an unset or non-UTF-8 variable, or a read error: neither carries
             // the file's text in our message.
@@ -83,28 +83,36 @@ fn find_dotenv(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// `path: line N (VARIABLE)`, from the text the parser refused: its line number is where it
-/// first appears, its variable the identifier before `=`, and the value is left out.
-fn describe_bad_line(path: &Path, content: &str, line: &str) -> String {
-    let number = content
-        .find(line)
-        .map(|at| content[..at].matches('\n').count() + 1);
-    let key = line
-        .trim_start()
-        .trim_start_matches("export ")
-        .split('=')
-        .next()
-        .map(str::trim)
-        .filter(|key| {
-            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+/// `path line N (VARIABLE), value not shown`, never quoting the file: the parser's own error
+/// holds the refused text, which may be a value, or a token pasted on a line of its own. The
+/// line is the first whose prefix of the file no longer parses; its variable is named only
+/// when that line reads `NAME=` with a valid name.
+fn describe_bad_line(path: &Path, content: &str) -> String {
+    let lines: Vec<&str> = content.split_inclusive('\n').collect();
+    let parses = |count: usize| {
+        let prefix: String = lines[..count].concat();
+        dotenvy::from_read_iter(prefix.as_bytes()).all(|item| item.is_ok())
+    };
+    let number = (1..=lines.len()).find(|&count| !parses(count));
+    let key = number.and_then(|number| {
+        let line = lines[number - 1].trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (name, _) = line.split_once('=')?;
+        let name = name.trim();
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        valid.then_some(name)
+    });
     let mut described = path.display().to_string();
     if let Some(number) = number {
         described.push_str(&format!(" line {number}"));
     }
     match key {
         Some(key) => described.push_str(&format!(" ({key}), value not shown")),
-        None => described.push_str(", not a KEY=value line"),
+        None => described.push_str(", not a KEY=value line (not shown)"),
     }
     described
 }

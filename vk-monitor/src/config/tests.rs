@@ -352,6 +352,24 @@ fn a_malformed_dotenv_line_is_located_without_its_value() {
     );
     assert_eq!(pairs.get("SENTRY_DEBUG").map(String::as_str), Some("false"));
 
+    // A token pasted on a line of its own, and a value the parser refuses: neither is quoted.
+    for (text, located) in [
+        (
+            "A=1\nghp_16C7e42F292c6912E7710c838347Ae178B4a\n",
+            " line 2, not a KEY=value line (not shown)",
+        ),
+        (
+            "A=1\n\nSECRET=abcDEF123=xyz qq\n",
+            " line 3 (SECRET), value not shown",
+        ),
+    ] {
+        std::fs::write(dir.join(".env"), text).unwrap();
+        let error = super::env::read_dotenv(&nested)
+            .1
+            .expect("a malformed line");
+        assert_eq!(error, format!("{}{located}", file.display()));
+    }
+
     std::fs::write(dir.join(".env"), "SENTRY_DEBUG=true\n").unwrap();
     let (pairs, error) = super::env::read_dotenv(&nested);
     assert_eq!(

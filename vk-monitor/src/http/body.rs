@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http_body::{Body, Frame, SizeHint};
+use hyper::body::Buf;
 use pin_project_lite::pin_project;
 
 use super::tracker::RequestTracker;
@@ -44,6 +45,11 @@ impl<B: Body> Body for ResponseBody<B> {
             return Poll::Ready(None);
         };
         let frame = ready!(inner.as_mut().poll_frame(cx));
+        if let (Some(Ok(frame)), Some(tracker)) = (&frame, this.tracker.as_mut())
+            && let Some(data) = frame.data_ref()
+        {
+            tracker.body_sent(data.remaining() as u64);
+        }
         let finished = match &frame {
             None | Some(Err(_)) => true,
             Some(Ok(_)) => inner.is_end_stream(),

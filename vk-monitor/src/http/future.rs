@@ -54,7 +54,12 @@ where
             Ok(response) => {
                 if let Some(tracker) = &mut tracker {
                     let ended = response.body().is_end_stream();
-                    tracker.respond(response.status().as_u16(), ended);
+                    let length = response
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|value| value.to_str().ok()?.trim().parse().ok())
+                        .or_else(|| response.body().size_hint().exact());
+                    tracker.respond(response.status().as_u16(), ended, length);
                 }
                 Ok(response.map(|inner| ResponseBody::new(Some(inner), tracker)))
             }

@@ -29,6 +29,9 @@ pub(super) struct RequestTracker {
     /// The response's head is sent and its body has not ended: dropped in this state, the
     /// client left mid-body, and the request is recorded as abandoned.
     body_pending: bool,
+    /// Bytes of a body of known length still to send: hyper stops polling a body once its
+    /// `Content-Length` is written, without asking for its end.
+    body_remaining: Option<u64>,
     /// What the request's log line names, when requests are logged.
     log: Option<Box<RequestLog>>,
 }
@@ -86,6 +89,7 @@ impl RequestTracker {
             status: CLIENT_CLOSED_STATUS,
             head: request.method() == http::Method::HEAD,
             body_pending: false,
+            body_remaining: None,
             log: log.then(|| {
                 Box::new(RequestLog {
                     method: crate::method::method_name(request.method()),
@@ -113,13 +117,25 @@ impl RequestTracker {
         self.status = status;
     }
 
-    /// The response's head is ready with `status`; `body_ended`: its body has nothing to send.
-    /// A response that can have no body (to `HEAD`, or 1xx, 204 and 304) is complete already:
+    /// The response's head is ready with `status`; `body_ended`: its body has nothing to send;
+    /// `length`: its length when known (`Content-Length`, or the body's exact size). A
+    /// response that can have no body (to `HEAD`, or 1xx, 204 and 304) is complete already:
     /// the server drops its body unread.
-    pub(super) fn respond(&mut self, status: u16, body_ended: bool) {
+    pub(super) fn respond(&mut self, status: u16, body_ended: bool, length: Option<u64>) {
         self.status = status;
         let bodiless = self.head || matches!(status, 100..=199 | 204 | 304);
-        self.body_pending = !(body_ended || bodiless);
+        self.body_pending = !(body_ended || bodiless || length == Some(0));
+        self.body_remaining = length;
+    }
+
+    /// `bytes` of the body were handed to the server; all of a known length: complete.
+    pub(super) fn body_sent(&mut self, bytes: u64) {
+        if let Some(remaining) = self.body_remaining.as_mut() {
+            *remaining = remaining.saturating_sub(bytes);
+            if *remaining == 0 {
+                self.body_pending = false;
+            }
+        }
     }
 
     /// The response's body has ended: the request is complete.

@@ -51,6 +51,17 @@ pub(crate) fn bounded_debug(value: &dyn Debug) -> String {
     out.0
 }
 
+/// `text`, cut to [`MAX_EVENT_TEXT`] bytes.
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn bounded(text: &str) -> String {
+    if text.len() <= MAX_EVENT_TEXT {
+        return text.to_owned();
+    }
+    let mut cut = text[..floor_char_boundary(text, MAX_EVENT_TEXT)].to_owned();
+    cut.push_str(TRUNCATED);
+    cut
+}
+
 /// Cuts the event's message and exception texts to [`MAX_EVENT_TEXT`] bytes.
 pub(crate) fn bound_text(event: &mut Event<'static>) {
     let cut = |text: &mut String| {

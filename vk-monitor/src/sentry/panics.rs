@@ -60,7 +60,9 @@ fn report(info: &PanicHookInfo<'_>) {
 /// process serves on, or leaves `block_on` and unwinds through `main`, where dropping the
 /// monitor flushes; the sending thread delivers the event meanwhile either way.
 fn must_flush() -> bool {
-    !catch_panic::is_survivable() && tokio::runtime::Handle::try_current().is_err()
+    // With `panic = "abort"` nothing unwinds and the process ends right after this hook.
+    cfg!(panic = "abort")
+        || (!catch_panic::is_survivable() && tokio::runtime::Handle::try_current().is_err())
 }
 
 /// The SDK's default integrations for the features we build with, with [`PanicReporting`] in

@@ -53,9 +53,9 @@ where
     }
 }
 
-/// One JSON object per line: `timestamp`, `level`, `target`, `message`, the event's fields,
-/// `spans` (the names of the spans it is in, outermost first) and, inside a trace,
-/// `trace_id` and `span_id`.
+/// One JSON object per line, keys sorted: `timestamp`, `level`, `target`, `message`, the
+/// event's fields, `spans` (the names of the spans it is in, outermost first) and, inside a
+/// trace, `trace_id` and `span_id`. Those keys win over a field of the same name.
 #[derive(Debug, Default)]
 pub struct JsonFormat;
 
@@ -73,15 +73,12 @@ where
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let metadata = event.metadata();
-        let mut object = Map::new();
+        let mut fields = FieldMap::default();
+        event.record(&mut fields);
+        let mut object = fields.0;
         object.insert("timestamp".into(), timestamp.into());
         object.insert("level".into(), metadata.level().as_str().into());
         object.insert("target".into(), metadata.target().into());
-        let mut fields = FieldMap::default();
-        event.record(&mut fields);
-        for (name, value) in fields.0 {
-            object.insert(name, value);
-        }
         if let Some(scope) = ctx.event_scope() {
             let names: Vec<Value> = scope.from_root().map(|span| span.name().into()).collect();
             object.insert("spans".into(), names.into());
@@ -95,7 +92,7 @@ where
     }
 }
 
-/// An event's fields as JSON values, in the order logged.
+/// An event's fields as JSON values.
 #[derive(Default)]
 pub(super) struct FieldMap(pub(super) Map<String, Value>);
 

@@ -1,8 +1,9 @@
 //! `tracing` events to Sentry: below the events' level and at or above the breadcrumbs' level
 //! (default `info`), a breadcrumb on the current request's scope; at or above the events'
 //! level (default `error`), an error event linked to the current trace, with the event's
-//! fields as context. Field values follow the request data's rules: credentials never,
-//! personal data only with `SENTRY_SEND_DEFAULT_PII`.
+//! fields as context. Field values follow the request data's rules by field name: credentials
+//! never, personal data only with `SENTRY_SEND_DEFAULT_PII`; the message is sent as written.
+//! Every text is cut at 8 KiB. This crate's own events (`vk_monitor::*`) are not sent.
 //!
 //! The Sentry SDK's `sentry-tracing` layer is not used: it turns every `tracing` span into a
 //! Sentry span, which would duplicate the spans of `#[monitored]` calls (themselves `tracing`
@@ -61,7 +62,9 @@ impl SentryEventsLayer {
 
 impl<S: Subscriber> Layer<S> for SentryEventsLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        if !state::active() {
+        // This crate's own lines (one per request, logged as it ends, outside its hub) say
+        // what Sentry already has.
+        if !state::active() || event.metadata().target().starts_with("vk_monitor") {
             return;
         }
         let level = *event.metadata().level();
@@ -96,14 +99,19 @@ fn message_and_fields(event: &Event<'_>) -> (Option<String>, BTreeMap<String, Va
     let mut kept = BTreeMap::new();
     for (name, value) in fields.0 {
         if name == "message" {
-            message = Some(match value {
+            message = Some(events::bounded(&match value {
                 Value::String(text) => text,
                 other => other.to_string(),
-            });
+            }));
             continue;
         }
         let hidden = names_a_secret(&name) || (!pii && names_personal_data(&name));
-        let value = if hidden { FILTERED.into() } else { value };
+        let value = match value {
+            _ if hidden => FILTERED.into(),
+            // A `Debug` of a whole request fits in an event, not more.
+            Value::String(text) => events::bounded(&text).into(),
+            other => other,
+        };
         kept.insert(name, value);
     }
     (message, kept)

@@ -116,11 +116,13 @@ impl RequestInfo {
             .or_else(|| self.uri.host())
             .unwrap_or("localhost");
         let path = if self.send_pii {
-            self.uri.path()
+            self.uri.path().to_owned()
+        } else if self.route.starts_with('/') {
+            self.route.clone()
         } else {
-            &self.route
+            format!("/{}", self.route) // `<unmatched>`
         };
-        let url = format!("http://{}{}", bounded(host), bounded(path))
+        let url = format!("http://{}{}", bounded(host), bounded(&path))
             .parse()
             .ok();
         sentry::protocol::Request {
@@ -161,7 +163,18 @@ const PERSONAL_WORDS: &[&str] = &[
 /// Whether a field named `name` holds personal data: sent only with `SENTRY_SEND_DEFAULT_PII`.
 #[cfg(feature = "tracing-subscriber")]
 pub(crate) fn names_personal_data(name: &str) -> bool {
-    name.to_ascii_lowercase()
+    // `userEmail` and `clientIP` are words too: split before each capital that follows a
+    // lowercase letter.
+    let mut spaced = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            spaced.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase();
+        spaced.push(c.to_ascii_lowercase());
+    }
+    spaced
         .split(['_', '-', '.'])
         .any(|word| PERSONAL_WORDS.contains(&word))
 }
@@ -193,7 +206,12 @@ pub(super) fn scrub_query(query: &str, send_pii: bool) -> String {
         .split('&')
         .map(|pair| {
             let Some((name, _)) = pair.split_once('=') else {
-                return pair.to_owned();
+                // A bare item (`?eyJhbGci...`) is a value without a name.
+                return if send_pii && !names_a_secret(&percent_decode(pair)) {
+                    pair.to_owned()
+                } else {
+                    FILTERED.to_owned()
+                };
             };
             // Names are compared as the application reads them, decoded: `%74oken` is `token`.
             if !send_pii || names_a_secret(&percent_decode(name)) {

@@ -153,10 +153,11 @@ fn percent_encoded_secret_names_are_scrubbed() {
         "%74oken=[Filtered]&PASS%77ORD=[Filtered]&page=2&%zz=1&x%=2&api+key=[Filtered]"
     );
     assert_eq!(
-        scrub_query("page=2&flag&q=a%3Db", false),
-        "page=[Filtered]&flag&q=[Filtered]",
-        "without personal data allowed, names only"
+        scrub_query("page=2&eyJhbGciOi&q=a%3Db", false),
+        "page=[Filtered]&[Filtered]&q=[Filtered]",
+        "without personal data allowed, names only; a bare item is a value"
     );
+    assert_eq!(scrub_query("flag&tok%65n", true), "flag&[Filtered]");
     assert_eq!(percent_decode("%E2%82%AC+%ff%"), "€ \u{fffd}%");
 }
 
