@@ -1,6 +1,7 @@
 //! The metric handles of requests, made once per route, method and status and kept for the
 //! life of the process: the steady state reads two maps under shared locks and touches a few
-//! atomics, with no registry lookup.
+//! atomics, with no registry lookup. Each status also has an exemplar slot for its count,
+//! which only traced requests touch.
 
 use std::sync::OnceLock;
 
@@ -8,6 +9,7 @@ use http::Method;
 use metrics::{Counter, SharedString};
 
 use crate::method::{LABELS, method_index, method_label};
+use crate::metrics::exemplar::{self, Slot};
 use crate::metrics::names::{
     HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT,
     HTTP_REQUESTS_TOTAL,
@@ -26,11 +28,19 @@ pub(super) struct MethodHandles {
     route: SharedString,
     method: &'static str,
     pub(super) in_flight: &'static InFlight,
-    by_status: HandleCache<u16, (Counter, &'static Histogram)>,
+    by_status: HandleCache<u16, StatusHandles>,
+}
+
+/// Handles of one route, method and status.
+pub(super) struct StatusHandles {
+    pub(super) count: Counter,
+    /// The exemplar of `count`.
+    pub(super) count_exemplar: &'static Slot,
+    pub(super) duration: &'static Histogram,
 }
 
 impl MethodHandles {
-    pub(super) fn for_status(&self, status: u16) -> &'static (Counter, &'static Histogram) {
+    pub(super) fn for_status(&self, status: u16) -> &'static StatusHandles {
         self.by_status.get_or_insert(&status, |&status| {
             let code = status.to_string();
             let labels = [
@@ -38,14 +48,18 @@ impl MethodHandles {
                 ("route", &*self.route),
                 ("status", &*code),
             ];
-            let handles = (
-                metrics::counter!(HTTP_REQUESTS_TOTAL, &labels.map(|(k, v)| (k, v.to_owned()))),
-                histogram::register(
+            let handles = StatusHandles {
+                count: metrics::counter!(
+                    HTTP_REQUESTS_TOTAL,
+                    &labels.map(|(k, v)| (k, v.to_owned()))
+                ),
+                count_exemplar: exemplar::counter_slot(HTTP_REQUESTS_TOTAL, &labels),
+                duration: histogram::register(
                     HTTP_REQUEST_DURATION_SECONDS,
                     HTTP_REQUEST_DURATION_HELP,
                     &labels,
                 ),
-            );
+            };
             (status, handles)
         })
     }

@@ -1,6 +1,7 @@
 //! One request in flight: its metric handles, its Sentry hub and transaction, and the status it
 //! ends with. Dropping the tracker records the request, on every path: the end of the body,
-//! an error, a panic, or the client going away.
+//! an error, a panic, or the client going away; a traced request leaves its transaction as the
+//! exemplar of its count and of its duration's bucket.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,6 +10,7 @@ use http::Request;
 use quanta::Instant;
 
 use super::handles::{MethodHandles, method_handles};
+use crate::metrics::exemplar::Exemplar;
 use crate::sentry::request::{self, RequestInfo};
 use crate::sentry::spans::{self, Traced};
 use crate::sentry::state;
@@ -130,9 +132,16 @@ impl Drop for RequestTracker {
         }
         if let Some(handles) = self.handles {
             let elapsed = self.start.elapsed();
-            let (count, duration) = handles.for_status(self.status);
-            count.increment(1);
-            duration.record(elapsed);
+            let status = handles.for_status(self.status);
+            status.count.increment(1);
+            let traced = self.sentry.as_deref().and_then(|s| s.transaction.as_ref());
+            match traced.map(Traced::ids) {
+                Some(ids) => {
+                    status.count_exemplar.store(Exemplar::now(ids, 1.0));
+                    status.duration.record_traced(elapsed, ids);
+                }
+                None => status.duration.record(elapsed),
+            }
             handles.in_flight.exit();
         }
         if let Some(sentry) = self.sentry.take()

@@ -2,7 +2,8 @@
 //!
 //! Each `#[monitored]` function owns one `static CallSite`. Its handles are registered on the
 //! first call after the exporter is installed, then reused: the steady state is a few atomic
-//! operations and two clock reads, with no registry lookup, label hashing or allocation.
+//! operations and two clock reads, with no registry lookup, label hashing or allocation. A
+//! traced call also leaves its trace as the exemplar of its duration bucket and of its count.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -15,6 +16,7 @@ use sentry::protocol::{Event, SpanStatus};
 use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
+use crate::metrics::exemplar::{self, Exemplar, Slot, TraceIds};
 use crate::metrics::names::{
     FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
     FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
@@ -68,6 +70,8 @@ struct SiteHandles {
     function: SharedString,
     in_flight: &'static InFlight,
     calls: [Counter; 4],
+    /// The exemplar of each `calls` series.
+    call_exemplars: [&'static Slot; 4],
 }
 
 /// The `static` each `#[monitored]` function owns.
@@ -185,6 +189,13 @@ impl CallSite {
                 &self.labels(&function, "result", result.label())
             )
         });
+        let call_exemplars = RESULTS.map(|result| {
+            let labels = self.labels(&function, "result", result.label());
+            exemplar::counter_slot(
+                FUNCTION_CALLS_TOTAL,
+                &labels.each_ref().map(|(k, v)| (*k, &**v)),
+            )
+        });
         for kind in ["error", "panic"] {
             self.error_counter(&function, kind);
         }
@@ -192,6 +203,7 @@ impl CallSite {
             function,
             in_flight,
             calls,
+            call_exemplars,
         }
     }
 
@@ -368,7 +380,11 @@ impl CallGuard {
             None => (self.early_exit, None),
         };
         if let Some(call) = &self.call {
-            call.record(self.site, result, call.start.elapsed());
+            let elapsed = call.start.elapsed();
+            match self.span.as_deref() {
+                Some(traced) => call.record_traced(self.site, result, elapsed, traced.ids()),
+                None => call.record(self.site, result, elapsed),
+            }
             if let Some(kind) = error_kind {
                 self.site.count_error(call.handles, kind);
             }
@@ -385,6 +401,17 @@ impl ActiveCall {
     fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
         self.handles.calls[result as usize].increment(1);
         site.duration(self.handles, result).record(elapsed);
+        self.handles.in_flight.exit();
+    }
+
+    /// Records a traced call, which leaves its trace as the exemplar of its count and its
+    /// duration's bucket.
+    fn record_traced(&self, site: &CallSite, result: CallResult, elapsed: Duration, ids: TraceIds) {
+        let index = result as usize;
+        self.handles.calls[index].increment(1);
+        self.handles.call_exemplars[index].store(Exemplar::now(ids, 1.0));
+        site.duration(self.handles, result)
+            .record_traced(elapsed, ids);
         self.handles.in_flight.exit();
     }
 }
