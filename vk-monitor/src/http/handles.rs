@@ -1,18 +1,17 @@
 //! The metric handles of requests, made once per route, method and status and kept for the
 //! life of the process: the steady state reads two maps under shared locks and touches a few
-//! atomics, with no registry lookup. Each status also has an exemplar slot for its count,
-//! which only traced requests touch.
+//! atomics, with no registry lookup.
 
 use std::sync::OnceLock;
 
 use http::Method;
-use metrics::{Counter, SharedString};
+use metrics::SharedString;
 
 use crate::method::{LABELS, method_index, method_label};
-use crate::metrics::exemplar::{self, Slot};
+use crate::metrics::counter::{self, Counter};
 use crate::metrics::names::{
-    HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT,
-    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_HELP,
+    HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
 };
 use crate::metrics::{HandleCache, Histogram, InFlight, histogram};
 
@@ -33,9 +32,7 @@ pub(super) struct MethodHandles {
 
 /// Handles of one route, method and status.
 pub(super) struct StatusHandles {
-    pub(super) count: Counter,
-    /// The exemplar of `count`.
-    pub(super) count_exemplar: &'static Slot,
+    pub(super) count: &'static Counter,
     pub(super) duration: &'static Histogram,
 }
 
@@ -49,11 +46,7 @@ impl MethodHandles {
                 ("status", &*code),
             ];
             let handles = StatusHandles {
-                count: metrics::counter!(
-                    HTTP_REQUESTS_TOTAL,
-                    &labels.map(|(k, v)| (k, v.to_owned()))
-                ),
-                count_exemplar: exemplar::counter_slot(HTTP_REQUESTS_TOTAL, &labels),
+                count: counter::register(HTTP_REQUESTS_TOTAL, HTTP_REQUESTS_HELP, &labels),
                 duration: histogram::register(
                     HTTP_REQUEST_DURATION_SECONDS,
                     HTTP_REQUEST_DURATION_HELP,

@@ -10,7 +10,6 @@ use http::Request;
 use quanta::Instant;
 
 use super::handles::{MethodHandles, method_handles};
-use crate::metrics::exemplar::Exemplar;
 use crate::sentry::request::{self, RequestInfo};
 use crate::sentry::spans::{self, Traced};
 use crate::sentry::state;
@@ -133,14 +132,16 @@ impl Drop for RequestTracker {
         if let Some(handles) = self.handles {
             let elapsed = self.start.elapsed();
             let status = handles.for_status(self.status);
-            status.count.increment(1);
             let traced = self.sentry.as_deref().and_then(|s| s.transaction.as_ref());
             match traced.map(Traced::ids) {
                 Some(ids) => {
-                    status.count_exemplar.store(Exemplar::now(ids, 1.0));
+                    status.count.increment_traced(ids);
                     status.duration.record_traced(elapsed, ids);
                 }
-                None => status.duration.record(elapsed),
+                None => {
+                    status.count.increment();
+                    status.duration.record(elapsed);
+                }
             }
             handles.in_flight.exit();
         }

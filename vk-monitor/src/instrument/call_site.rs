@@ -16,10 +16,11 @@ use sentry::protocol::{Event, SpanStatus};
 use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
-use crate::metrics::exemplar::{self, Exemplar, Slot, TraceIds};
+use crate::metrics::counter::{self, Counter as CallCounter};
+use crate::metrics::exemplar::TraceIds;
 use crate::metrics::names::{
-    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
-    FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
+    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_HELP,
+    FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
 use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording};
 use crate::sentry::{events, spans, state};
@@ -69,9 +70,7 @@ impl CallResult {
 struct SiteHandles {
     function: SharedString,
     in_flight: &'static InFlight,
-    calls: [Counter; 4],
-    /// The exemplar of each `calls` series.
-    call_exemplars: [&'static Slot; 4],
+    calls: [&'static CallCounter; 4],
 }
 
 /// The `static` each `#[monitored]` function owns.
@@ -184,17 +183,12 @@ impl CallSite {
             "module" => self.module,
         ));
         let calls = RESULTS.map(|result| {
-            metrics::counter!(
-                FUNCTION_CALLS_TOTAL,
-                &self.labels(&function, "result", result.label())
-            )
-        });
-        let call_exemplars = RESULTS.map(|result| {
-            let labels = self.labels(&function, "result", result.label());
-            exemplar::counter_slot(
-                FUNCTION_CALLS_TOTAL,
-                &labels.each_ref().map(|(k, v)| (*k, &**v)),
-            )
+            let labels = [
+                ("function", &*function),
+                ("module", self.module),
+                ("result", result.label()),
+            ];
+            counter::register(FUNCTION_CALLS_TOTAL, FUNCTION_CALLS_HELP, &labels)
         });
         for kind in ["error", "panic"] {
             self.error_counter(&function, kind);
@@ -203,7 +197,6 @@ impl CallSite {
             function,
             in_flight,
             calls,
-            call_exemplars,
         }
     }
 
@@ -399,7 +392,7 @@ impl CallGuard {
 impl ActiveCall {
     #[inline]
     fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
-        self.handles.calls[result as usize].increment(1);
+        self.handles.calls[result as usize].increment();
         site.duration(self.handles, result).record(elapsed);
         self.handles.in_flight.exit();
     }
@@ -407,9 +400,7 @@ impl ActiveCall {
     /// Records a traced call, which leaves its trace as the exemplar of its count and its
     /// duration's bucket.
     fn record_traced(&self, site: &CallSite, result: CallResult, elapsed: Duration, ids: TraceIds) {
-        let index = result as usize;
-        self.handles.calls[index].increment(1);
-        self.handles.call_exemplars[index].store(Exemplar::now(ids, 1.0));
+        self.handles.calls[result as usize].increment_traced(ids);
         site.duration(self.handles, result)
             .record_traced(elapsed, ids);
         self.handles.in_flight.exit();

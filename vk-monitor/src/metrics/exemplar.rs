@@ -1,14 +1,14 @@
 //! Exemplars: the trace and span of one recent sampled call or request, kept per histogram
-//! bucket and per counter series, and written after the OpenMetrics sample they belong to.
+//! bucket and per counter series, and written after the OpenMetrics sample they belong to;
+//! and the label text those samples share.
 //!
 //! Only traced calls touch them, so a call that is not traced pays nothing for them. A slot is
 //! a small mutex around a plain value: its trace id and span id are always those of one call
 //! (never torn between two writers), and a writer or the renderer holds it for a copy of 72
 //! bytes. Trace and span ids are kept as the hex text they are rendered as.
 
-use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sentry::protocol::{SpanId, TraceId};
@@ -95,30 +95,6 @@ impl Slot {
     }
 }
 
-/// Exemplar slots of counter series that the `metrics` recorder renders, by family (the
-/// counter's sample name, `_total` included) and label text as the recorder writes it.
-type CounterSlots = HashMap<&'static str, HashMap<Box<str>, &'static Slot>>;
-
-static COUNTERS: Mutex<Option<CounterSlots>> = Mutex::new(None);
-
-/// The exemplar slot of the counter series `name{labels}`, made on first use and kept for the
-/// life of the process, like the series. `labels` in the order they were given to the
-/// recorder, which renders them in that order.
-pub(crate) fn counter_slot(name: &'static str, labels: &[(&str, &str)]) -> &'static Slot {
-    let text = label_text(labels);
-    let mut counters = COUNTERS.lock().unwrap_or_else(PoisonError::into_inner);
-    let series = counters
-        .get_or_insert_with(HashMap::new)
-        .entry(name)
-        .or_default();
-    if let Some(&slot) = series.get(text.as_str()) {
-        return slot;
-    }
-    let slot: &'static Slot = Box::leak(Box::new(Slot::new()));
-    series.insert(text.into_boxed_str(), slot);
-    slot
-}
-
 /// `key="value",...`, values escaped as both text formats escape them.
 pub(crate) fn label_text(labels: &[(&str, &str)]) -> String {
     let mut text = String::new();
@@ -139,21 +115,6 @@ pub(crate) fn label_text(labels: &[(&str, &str)]) -> String {
         text.push('"');
     }
     text
-}
-
-/// The counter slots, locked for one render.
-pub(crate) struct CounterExemplars(MutexGuard<'static, Option<CounterSlots>>);
-
-/// Locks the counter slots for a render; writers of new counter series wait for its end.
-pub(crate) fn counters() -> CounterExemplars {
-    CounterExemplars(COUNTERS.lock().unwrap_or_else(PoisonError::into_inner))
-}
-
-impl CounterExemplars {
-    /// The slots of the counter whose samples are named `name`, if any has one.
-    pub(crate) fn family(&self, name: &str) -> Option<&HashMap<Box<str>, &'static Slot>> {
-        self.0.as_ref()?.get(name)
-    }
 }
 
 #[cfg(test)]
@@ -210,23 +171,5 @@ mod tests {
             writer.join().unwrap();
         }
         assert!(seen > 0);
-    }
-
-    #[test]
-    fn counter_slots_are_found_by_the_label_text_the_recorder_writes() {
-        let slot = counter_slot(
-            "test_exemplar_total",
-            &[("route", "/a\"b"), ("status", "200")],
-        );
-        slot.store(Exemplar::now(ids(1), 1.0));
-        let again = counter_slot(
-            "test_exemplar_total",
-            &[("route", "/a\"b"), ("status", "200")],
-        );
-        assert!(std::ptr::eq(slot, again));
-        let counters = counters();
-        let family = counters.family("test_exemplar_total").unwrap();
-        let found = family[r#"route="/a\"b",status="200""#];
-        assert!(std::ptr::eq(found, slot));
     }
 }

@@ -18,7 +18,7 @@ use super::error::ExporterError;
 use super::format::Format;
 use super::names::{self, BUILD_INFO};
 use super::recording::{self, BucketConfig, DEFAULT_BUCKETS};
-use super::{exemplar, histogram, in_flight, openmetrics, scrape};
+use super::{counter, histogram, in_flight, openmetrics, scrape};
 use crate::routes;
 use crate::service_info::{self, ServiceInfo};
 
@@ -113,13 +113,15 @@ impl Exporter {
         match format {
             Format::Text => {
                 let mut exposition = recorded;
+                counter::render(&mut exposition, format);
                 histogram::render(&mut exposition, format);
                 exposition
             }
             Format::OpenMetrics => {
                 let mut exposition = String::new();
-                openmetrics::convert(&recorded, &exemplar::counters(), &mut exposition);
+                openmetrics::convert(&recorded, &mut exposition);
                 drop(recorded);
+                counter::render(&mut exposition, format);
                 histogram::render(&mut exposition, format);
                 exposition.push_str("# EOF\n");
                 exposition

@@ -5,6 +5,7 @@
 //! emits.
 
 mod cardinality;
+pub(crate) mod counter;
 pub(crate) mod error;
 pub(crate) mod exemplar;
 pub(crate) mod exporter;
