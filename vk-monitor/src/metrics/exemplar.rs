@@ -4,7 +4,7 @@
 //!
 //! Only traced calls touch them, so a call that is not traced pays nothing for them. A slot is
 //! a small mutex around a plain value: its trace id and span id are always those of one call
-//! (never torn between two writers), and a writer or the renderer holds it for a copy of 72
+//! (never torn between two writers), and a writer or the renderer holds it for a copy of 64
 //! bytes. Trace and span ids are kept as the hex text they are rendered as.
 
 use std::io::Write as _;

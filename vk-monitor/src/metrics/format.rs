@@ -1,5 +1,6 @@
-//! The two exposition formats `GET /metrics` answers in, their content types, and the naming
-//! rules OpenMetrics adds to the Prometheus text format (family names and units).
+//! The two exposition formats `GET /metrics` answers in, their content types, the rules
+//! OpenMetrics adds to the Prometheus text format (units, HELP escaping), and the fast integer
+//! writing every renderer of ours shares.
 
 /// The `Content-Type` of the Prometheus text exposition format, version 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
