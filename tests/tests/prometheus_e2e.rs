@@ -3,18 +3,22 @@
 //! to Prometheus's HTTP API. Then three replicas scraped together, whose per-route sums must
 //! equal the traffic sent.
 //!
+//! Prometheus asks for OpenMetrics and stores exemplars (`--enable-feature=exemplar-storage`);
+//! the first server traces every request into a loopback Sentry receiver, and the exemplars
+//! Prometheus keeps for both duration histograms name traces that the receiver got.
+//!
 //! Needs Debian's `prometheus` package and the example server built (`cargo test --workspace`
 //! builds it). `.ci/run` runs it: `cargo test -p vk-monitor-tests --test prometheus_e2e -- --ignored`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use vk_monitor_tests::load::{ExampleServer, free_port};
-use vk_monitor_tests::{http_get, http_request};
+use vk_monitor_tests::{SentryReceiver, http_get, http_request};
 
 /// A child process killed when the test ends, however it ends.
 struct Running(Child);
@@ -30,6 +34,67 @@ async fn start_server(failure_rate: &str) -> (ExampleServer, SocketAddr) {
     let server = ExampleServer::start(&[("SPEECH_FAILURE_RATE", failure_rate)]).await;
     let addr = server.addr;
     (server, addr)
+}
+
+/// The example server tracing every request into `receiver`.
+async fn start_traced_server(
+    failure_rate: &str,
+    receiver: &SentryReceiver,
+) -> (ExampleServer, SocketAddr) {
+    let server = ExampleServer::start(&[
+        ("SPEECH_FAILURE_RATE", failure_rate),
+        ("SENTRY_DSN", receiver.dsn.as_str()),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+    ])
+    .await;
+    let addr = server.addr;
+    (server, addr)
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The trace ids of the exemplars Prometheus stored for `selector` since `start`.
+async fn exemplar_traces(prometheus: SocketAddr, selector: &str, start: f64) -> Vec<String> {
+    let path = format!(
+        "/api/v1/query_exemplars?query={}&start={start}&end={}",
+        encode(selector),
+        unix_now() + 1.0
+    );
+    let response = http_get(prometheus, &path).await;
+    assert_eq!(response.status, 200, "{selector}: {}", response.body);
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    let mut traces = Vec::new();
+    for series in body["data"].as_array().unwrap() {
+        for exemplar in series["exemplars"].as_array().unwrap() {
+            let labels = &exemplar["labels"];
+            let trace = labels["trace_id"].as_str().unwrap_or_default();
+            let span = labels["span_id"].as_str().unwrap_or_default();
+            assert!(
+                trace.len() == 32 && span.len() == 16,
+                "an exemplar without trace and span ids: {exemplar}"
+            );
+            traces.push(trace.to_owned());
+        }
+    }
+    traces
+}
+
+/// The trace ids of every transaction `receiver` has received.
+fn received_traces(receiver: &SentryReceiver) -> HashSet<String> {
+    receiver
+        .received()
+        .0
+        .iter()
+        .filter_map(|transaction| match transaction.contexts.get("trace") {
+            Some(sentry::protocol::Context::Trace(trace)) => Some(trace.trace_id.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 async fn start_prometheus(dir: &Path, jobs: &[(&str, &[SocketAddr])]) -> (Running, SocketAddr) {
@@ -53,6 +118,7 @@ async fn start_prometheus(dir: &Path, jobs: &[(&str, &[SocketAddr])]) -> (Runnin
     let addr = free_port();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config_file.display()))
+        .arg("--enable-feature=exemplar-storage")
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.join("data").display()
@@ -230,8 +296,10 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
     let dir = std::env::temp_dir().join(format!("vk-monitor-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
-    // Every transcript fails: the injected 5xx errors.
-    let (_server, addr) = start_server("1.0").await;
+    // Every transcript fails: the injected 5xx errors. Every request is traced.
+    let receiver = SentryReceiver::start().await;
+    let started = unix_now() - 60.0;
+    let (_server, addr) = start_traced_server("1.0", &receiver).await;
     let (_replica_a, a) = start_server("0").await;
     let (_replica_b, b) = start_server("0").await;
     let (_replica_c, c) = start_server("0").await;
@@ -337,6 +405,46 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
         transcribes,
         Some(errors),
         "every injected 5xx is a provider error"
+    );
+
+    // The scrapes were OpenMetrics, parsed without error, and carried exemplars that lead to
+    // traces Sentry has.
+    assert_eq!(
+        scalar(prometheus, r#"up{job="voice-calls"}"#).await,
+        Some(1.0)
+    );
+    let mut linked = Vec::new();
+    for family in [
+        "http_request_duration_seconds_bucket",
+        "function_call_duration_seconds_bucket",
+    ] {
+        let traces = exemplar_traces(
+            prometheus,
+            &format!("{family}{{job=\"voice-calls\"}}"),
+            started,
+        )
+        .await;
+        assert!(
+            !traces.is_empty(),
+            "Prometheus stored no exemplar of {family}"
+        );
+        linked.extend(traces);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let missing = loop {
+        let received = received_traces(&receiver);
+        let missing: Vec<&String> = linked.iter().filter(|t| !received.contains(*t)).collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break missing.into_iter().cloned().collect::<Vec<_>>();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        missing.is_empty(),
+        "{} of {} exemplars lead to traces Sentry never received: {:?}",
+        missing.len(),
+        linked.len(),
+        &missing[..missing.len().min(5)]
     );
 
     // Three replicas, scraped together: the sums across instances equal the traffic.

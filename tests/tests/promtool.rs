@@ -1,5 +1,6 @@
 //! `promtool check metrics` finds nothing to complain about in our exposition: names, units,
-//! HELP text and types follow the Prometheus conventions.
+//! HELP text and types follow the Prometheus conventions. The exposition is the 0.0.4 answer
+//! of `GET /metrics` to a scraper that weighs text above OpenMetrics.
 //!
 //! Needs Debian's `prometheus` package (promtool); `.ci/run` installs it and runs this test with
 //! `cargo test -p vk-monitor-tests --test promtool -- --ignored`.
@@ -10,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use vk_monitor::metrics::DEFAULT_MAX_SERIES;
 use vk_monitor::{MonitoredError, monitored};
-use vk_monitor_tests::exporter;
+use vk_monitor_tests::{exporter, raw_request, serve};
 
 struct Timeout;
 
@@ -30,9 +31,9 @@ fn crash() {
     panic!("for the exposition");
 }
 
-#[test]
+#[tokio::test]
 #[ignore = "needs promtool; .ci/run runs it"]
-fn promtool_accepts_the_exposition() {
+async fn promtool_accepts_the_exposition() {
     exporter();
     let _ = call_provider(false);
     let _ = call_provider(true);
@@ -42,7 +43,17 @@ fn promtool_accepts_the_exposition() {
     for customer in 0..=DEFAULT_MAX_SERIES {
         metrics::counter!("promtool_orders_total", "customer" => customer.to_string()).increment(1);
     }
-    let exposition = exporter().render();
+    let addr = serve(exporter().router()).await;
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\
+         Accept: application/openmetrics-text;q=0.1,text/plain;q=0.9\r\nConnection: close\r\n\r\n"
+    );
+    let scrape = raw_request(addr, request.as_bytes()).await;
+    assert_eq!(
+        scrape.header("content-type"),
+        Some(vk_monitor::metrics::CONTENT_TYPE)
+    );
+    let exposition = scrape.body;
     for family in [
         "function_calls_total",
         "function_errors_total",

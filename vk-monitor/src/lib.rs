@@ -23,7 +23,8 @@ pub use crate::admin::profiling;
 pub use crate::admin::{ListenerLimits, MonitorToken};
 pub use crate::config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
 pub use crate::instrument::{MonitoredError, Outcome};
-pub use crate::metrics::exporter::{Exporter, ExporterBuilder, ExporterError};
+pub use crate::metrics::error::ExporterError;
+pub use crate::metrics::exporter::{Exporter, ExporterBuilder};
 pub use crate::monitor::{InitError, Monitor, MonitorBuilder};
 pub use crate::sentry::{context, trace};
 

@@ -5,12 +5,13 @@
 use std::sync::OnceLock;
 
 use http::Method;
-use metrics::{Counter, SharedString};
+use metrics::SharedString;
 
 use crate::method::{LABELS, method_index, method_label};
+use crate::metrics::counter::{self, Counter};
 use crate::metrics::names::{
-    HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT,
-    HTTP_REQUESTS_TOTAL,
+    HTTP_REQUEST_DURATION_HELP, HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_HELP,
+    HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
 };
 use crate::metrics::{HandleCache, Histogram, InFlight, histogram};
 
@@ -26,11 +27,17 @@ pub(super) struct MethodHandles {
     route: SharedString,
     method: &'static str,
     pub(super) in_flight: &'static InFlight,
-    by_status: HandleCache<u16, (Counter, &'static Histogram)>,
+    by_status: HandleCache<u16, StatusHandles>,
+}
+
+/// Handles of one route, method and status.
+pub(super) struct StatusHandles {
+    pub(super) count: &'static Counter,
+    pub(super) duration: &'static Histogram,
 }
 
 impl MethodHandles {
-    pub(super) fn for_status(&self, status: u16) -> &'static (Counter, &'static Histogram) {
+    pub(super) fn for_status(&self, status: u16) -> &'static StatusHandles {
         self.by_status.get_or_insert(&status, |&status| {
             let code = status.to_string();
             let labels = [
@@ -38,14 +45,14 @@ impl MethodHandles {
                 ("route", &*self.route),
                 ("status", &*code),
             ];
-            let handles = (
-                metrics::counter!(HTTP_REQUESTS_TOTAL, &labels.map(|(k, v)| (k, v.to_owned()))),
-                histogram::register(
+            let handles = StatusHandles {
+                count: counter::register(HTTP_REQUESTS_TOTAL, HTTP_REQUESTS_HELP, &labels),
+                duration: histogram::register(
                     HTTP_REQUEST_DURATION_SECONDS,
                     HTTP_REQUEST_DURATION_HELP,
                     &labels,
                 ),
-            );
+            };
             (status, handles)
         })
     }

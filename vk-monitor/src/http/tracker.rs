@@ -1,6 +1,7 @@
 //! One request in flight: its metric handles, its Sentry hub and transaction, and the status it
 //! ends with. Dropping the tracker records the request, on every path: the end of the body,
-//! an error, a panic, or the client going away.
+//! an error, a panic, or the client going away; a traced request leaves its transaction as the
+//! exemplar of its count and of its duration's bucket.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -162,9 +163,18 @@ impl Drop for RequestTracker {
         }
         let elapsed = self.start.elapsed();
         if let Some(handles) = self.handles {
-            let (count, duration) = handles.for_status(self.status);
-            count.increment(1);
-            duration.record(elapsed);
+            let status = handles.for_status(self.status);
+            let traced = self.sentry.as_deref().and_then(|s| s.transaction.as_ref());
+            match traced.map(Traced::ids) {
+                Some(ids) => {
+                    status.count.increment_traced(ids);
+                    status.duration.record_traced(elapsed, ids);
+                }
+                None => {
+                    status.count.increment();
+                    status.duration.record(elapsed);
+                }
+            }
             handles.in_flight.exit();
         }
         #[cfg(feature = "tracing")]

@@ -2,7 +2,8 @@
 //!
 //! Each `#[monitored]` function owns one `static CallSite`. Its handles are registered on the
 //! first call after the exporter is installed, then reused: the steady state is a few atomic
-//! operations and two clock reads, with no registry lookup, label hashing or allocation.
+//! operations and two clock reads, with no registry lookup, label hashing or allocation. A
+//! traced call also leaves its trace as the exemplar of its duration bucket and of its count.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -15,9 +16,11 @@ use sentry::protocol::{Event, SpanStatus};
 use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
+use crate::metrics::counter::{self, Counter as CallCounter};
+use crate::metrics::exemplar::TraceIds;
 use crate::metrics::names::{
-    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT,
-    FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
+    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_HELP,
+    FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
 use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording};
 use crate::sentry::{events, spans, state};
@@ -67,7 +70,7 @@ impl CallResult {
 struct SiteHandles {
     function: SharedString,
     in_flight: &'static InFlight,
-    calls: [Counter; 4],
+    calls: [&'static CallCounter; 4],
 }
 
 /// The `static` each `#[monitored]` function owns.
@@ -180,10 +183,12 @@ impl CallSite {
             "module" => self.module,
         ));
         let calls = RESULTS.map(|result| {
-            metrics::counter!(
-                FUNCTION_CALLS_TOTAL,
-                &self.labels(&function, "result", result.label())
-            )
+            let labels = [
+                ("function", &*function),
+                ("module", self.module),
+                ("result", result.label()),
+            ];
+            counter::register(FUNCTION_CALLS_TOTAL, FUNCTION_CALLS_HELP, &labels)
         });
         for kind in ["error", "panic"] {
             self.error_counter(&function, kind);
@@ -374,7 +379,11 @@ impl CallGuard {
             None => (self.early_exit, None),
         };
         if let Some(call) = &self.call {
-            call.record(self.site, result, call.start.elapsed());
+            let elapsed = call.start.elapsed();
+            match self.span.as_deref() {
+                Some(traced) => call.record_traced(self.site, result, elapsed, traced.ids()),
+                None => call.record(self.site, result, elapsed),
+            }
             if let Some(kind) = error_kind {
                 self.site.count_error(call.handles, kind);
             }
@@ -389,8 +398,17 @@ impl CallGuard {
 impl ActiveCall {
     #[inline]
     fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
-        self.handles.calls[result as usize].increment(1);
+        self.handles.calls[result as usize].increment();
         site.duration(self.handles, result).record(elapsed);
+        self.handles.in_flight.exit();
+    }
+
+    /// Records a traced call, which leaves its trace as the exemplar of its count and its
+    /// duration's bucket.
+    fn record_traced(&self, site: &CallSite, result: CallResult, elapsed: Duration, ids: TraceIds) {
+        self.handles.calls[result as usize].increment_traced(ids);
+        site.duration(self.handles, result)
+            .record_traced(elapsed, ids);
         self.handles.in_flight.exit();
     }
 }

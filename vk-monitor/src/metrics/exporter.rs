@@ -1,6 +1,6 @@
 //! The Prometheus exporter: installs the global `metrics` recorder with real histogram buckets
-//! behind the cardinality guard, keeps it trimmed, describes every metric, and renders the text
-//! exposition for `GET /metrics`.
+//! behind the cardinality guard, keeps it trimmed, describes every metric, and renders the
+//! exposition for `GET /metrics`, in text 0.0.4 or OpenMetrics.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -8,20 +8,19 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
+use http::HeaderMap;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::cardinality::{CardinalityGuard, DEFAULT_MAX_SERIES, SeriesLimits};
+use super::error::ExporterError;
+use super::format::Format;
 use super::names::{self, BUILD_INFO};
 use super::recording::{self, BucketConfig, DEFAULT_BUCKETS};
-use super::{histogram, in_flight};
+use super::{counter, histogram, in_flight, openmetrics, scrape};
 use crate::routes;
 use crate::service_info::{self, ServiceInfo};
-
-/// The `Content-Type` of the Prometheus text exposition format.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 static INSTALLED: OnceLock<Exporter> = OnceLock::new();
 
@@ -82,15 +81,52 @@ impl Exporter {
         INSTALLED.get()
     }
 
-    /// Renders every metric in the Prometheus text exposition format.
+    /// Renders every metric in the Prometheus text exposition format 0.0.4.
     pub fn render(&self) -> String {
+        self.render_in(Format::Text)
+    }
+
+    /// Renders every metric in the OpenMetrics 1.0 text format: the same series as
+    /// [`render`](Self::render), with exemplars that link duration buckets and request and call
+    /// counts to the Sentry trace of a recent sampled call, and `# EOF` last.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), vk_monitor::ExporterError> {
+    /// let exporter = vk_monitor::Exporter::builder().install()?;
+    /// metrics::counter!("orders_total").increment(2);
+    ///
+    /// let exposition = exporter.render_openmetrics();
+    /// assert!(exposition.contains("# TYPE orders counter\norders_total 2\n"));
+    /// assert!(exposition.ends_with("# EOF\n"));
+    /// # Ok(()) }
+    /// ```
+    pub fn render_openmetrics(&self) -> String {
+        self.render_in(Format::OpenMetrics)
+    }
+
+    fn render_in(&self, format: Format) -> String {
         if let Some(process) = &self.inner.process {
             process.collect();
         }
         in_flight::publish();
-        let mut exposition = self.inner.handle.render();
-        histogram::render(&mut exposition);
-        exposition
+        let recorded = self.inner.handle.render();
+        match format {
+            Format::Text => {
+                let mut exposition = recorded;
+                counter::render(&mut exposition, format);
+                histogram::render(&mut exposition, format);
+                exposition
+            }
+            Format::OpenMetrics => {
+                let mut exposition = String::new();
+                openmetrics::convert(&recorded, &mut exposition);
+                drop(recorded);
+                counter::render(&mut exposition, format);
+                histogram::render(&mut exposition, format);
+                exposition.push_str("# EOF\n");
+                exposition
+            }
+        }
     }
 
     /// A router serving `GET /metrics`. Merge it into the application's router.
@@ -101,13 +137,16 @@ impl Exporter {
         let exporter = self.clone();
         Router::new().route(
             routes::METRICS,
-            get(move || async move { exporter.response() }),
+            get(move |headers: HeaderMap| async move { exporter.response(&headers) }),
         )
     }
 
-    /// The `/metrics` response: the exposition with its versioned content type.
-    pub fn response(&self) -> Response {
-        ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], self.render()).into_response()
+    /// The `/metrics` response to a request with `headers`: OpenMetrics when its `Accept`
+    /// header prefers it (as Prometheus does), else text 0.0.4, each with its versioned
+    /// content type; gzipped when its `Accept-Encoding` allows.
+    pub fn response(&self, headers: &HeaderMap) -> Response {
+        let wanted = scrape::negotiate(headers);
+        scrape::response(self.render_in(wanted.format), wanted)
     }
 }
 
@@ -344,83 +383,6 @@ fn validate_buckets(metric: Option<&str>, bounds: &[f64]) -> Result<(), Exporter
             reason: reason.to_owned(),
         }),
         None => Ok(()),
-    }
-}
-
-/// Why the exporter could not be installed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ExporterError {
-    /// [`ExporterBuilder::install`] was already called in this process.
-    AlreadyInstalled,
-    /// Another `metrics` recorder is installed for the process.
-    OtherRecorder,
-    /// Histogram buckets that cannot form a histogram.
-    InvalidBuckets {
-        /// The histogram they were given for; `None` for the default buckets.
-        metric: Option<String>,
-        /// The bounds as given.
-        bounds: Vec<f64>,
-        /// What is wrong with them.
-        reason: String,
-    },
-    /// A series limit of 0, which would leave a metric nothing but its overflow series.
-    ZeroMaxSeries {
-        /// The metric it was given for; `None` for the limit of every metric.
-        metric: Option<String>,
-    },
-    /// The upkeep thread could not be started.
-    UpkeepThread(std::io::Error),
-}
-
-impl ExporterError {
-    fn buckets(metric: Option<&str>, bounds: &[f64], err: impl fmt::Display) -> Self {
-        ExporterError::InvalidBuckets {
-            metric: metric.map(str::to_owned),
-            bounds: bounds.to_vec(),
-            reason: err.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for ExporterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExporterError::AlreadyInstalled => {
-                f.write_str("the vk-monitor exporter is already installed in this process")
-            }
-            ExporterError::OtherRecorder => f.write_str(
-                "another metrics recorder is already installed in this process; \
-                 vk-monitor needs its own Prometheus recorder",
-            ),
-            ExporterError::InvalidBuckets {
-                metric,
-                bounds,
-                reason,
-            } => {
-                let metric = metric.as_deref().unwrap_or("the default histogram buckets");
-                write!(f, "invalid buckets {bounds:?} for {metric}: {reason}")
-            }
-            ExporterError::ZeroMaxSeries { metric } => {
-                let metric = metric.as_deref().unwrap_or("every metric");
-                write!(
-                    f,
-                    "series limit 0 for {metric}: at least 1 label set is needed"
-                )
-            }
-            ExporterError::UpkeepThread(err) => {
-                write!(f, "could not start the metrics upkeep thread: {err}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ExporterError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ExporterError::UpkeepThread(err) => Some(err),
-            _ => None,
-        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Fixed-bucket histograms for this crate's own duration metrics, rendered beside the
-//! recorder's exposition.
+//! Fixed-bucket histograms for this crate's own duration metrics, with an exemplar slot per
+//! bucket for traced calls, rendered beside the recorder's exposition in either format.
 //!
 //! The recorder's histograms keep every raw sample until the next upkeep: an append to a
 //! shared buffer per call, and memory that grows with the call rate between upkeeps, which
@@ -12,12 +12,17 @@
 //! The add that wraps the 64-bit sum sees it in the value `fetch_add` returns and counts the
 //! wrap in a second counter, off the common path; render reads both as one 128-bit sum, which
 //! lasts 10^22 years at 10^14 ns per second. A single sample saturates at 584 years.
+//!
+//! A traced call also leaves its exemplar in its bucket's slot. The slots of a series are made
+//! by its first traced call, so a series that is never traced holds one empty pointer for them.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use super::exemplar::{Exemplar, Slot, TraceIds, label_text};
+use super::format::{self, Format, push_u64};
 use super::recording::buckets_for;
 
 /// One histogram series: cumulative counts are derived at render time.
@@ -29,6 +34,8 @@ pub(crate) struct Histogram {
     sum_nanos: AtomicU64,
     /// How many times `sum_nanos` wrapped: the high 64 bits of the sum.
     sum_wraps: AtomicU64,
+    /// One per bucket, made by the first traced call.
+    exemplars: OnceLock<Box<[Slot]>>,
 }
 
 impl Histogram {
@@ -45,11 +52,29 @@ impl Histogram {
             buckets,
             sum_nanos: AtomicU64::new(0),
             sum_wraps: AtomicU64::new(0),
+            exemplars: OnceLock::new(),
         }
     }
 
     #[inline]
     pub(crate) fn record(&self, duration: Duration) {
+        self.add(duration);
+    }
+
+    /// Records a traced call's duration, and leaves it as its bucket's exemplar.
+    pub(crate) fn record_traced(&self, duration: Duration, ids: TraceIds) {
+        let index = self.add(duration);
+        let slots = self
+            .exemplars
+            .get_or_init(|| self.buckets.iter().map(|_| Slot::new()).collect());
+        if let Some(slot) = slots.get(index) {
+            slot.store(Exemplar::now(ids, duration.as_secs_f64()));
+        }
+    }
+
+    /// Counts the sample; its bucket's index.
+    #[inline]
+    fn add(&self, duration: Duration) -> usize {
         let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         // `le` is inclusive: the first bound at or above the value.
         let index = self.bounds_nanos.partition_point(|&bound| bound < nanos);
@@ -58,6 +83,7 @@ impl Histogram {
         if before.checked_add(nanos).is_none() {
             self.count_wrap();
         }
+        index
     }
 
     /// Exactly one add wraps the sum each time, and only that add sees it wrap.
@@ -75,6 +101,11 @@ impl Histogram {
         let low = self.sum_nanos.load(Ordering::Relaxed);
         (u128::from(wraps) << 64) + u128::from(low)
     }
+
+    /// The latest exemplar of bucket `index`, if a traced call landed there.
+    fn exemplar(&self, index: usize) -> Option<Exemplar> {
+        self.exemplars.get()?.get(index)?.load()
+    }
 }
 
 struct Series {
@@ -89,7 +120,8 @@ struct Series {
 struct Family {
     name: &'static str,
     help: &'static str,
-    bounds: &'static [f64],
+    /// The `le` value of each bound, formatted once.
+    bounds: Box<[Box<str>]>,
     series: Vec<Series>,
 }
 
@@ -104,14 +136,9 @@ pub(crate) fn register(
 ) -> &'static Histogram {
     let bounds = buckets_for(name);
     let histogram: &'static Histogram = Box::leak(Box::new(Histogram::new(bounds)));
-    let mut rendered = String::new();
-    for (i, (key, value)) in labels.iter().enumerate() {
-        let separator = if i == 0 { "" } else { "," };
-        let _ = write!(rendered, "{separator}{key}=\"{}\"", escape(value));
-    }
     let mut families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
     let series = Series {
-        labels: rendered,
+        labels: label_text(labels),
         histogram,
         rendered_sum: 0,
     };
@@ -120,44 +147,64 @@ pub(crate) fn register(
         None => families.push(Family {
             name,
             help,
-            bounds,
+            bounds: bounds
+                .iter()
+                .map(|b| b.to_string().into_boxed_str())
+                .collect(),
             series: vec![series],
         }),
     }
     histogram
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
-}
+/// The length of the last render, to size the next one's buffer at once.
+static LAST_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// Appends every family in the Prometheus text format.
-pub(crate) fn render(out: &mut String) {
+/// Appends every family in `format`: in OpenMetrics, with the unit and each bucket's exemplar.
+pub(crate) fn render(out: &mut String, format: Format) {
     let mut families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
+    let start = out.len();
+    out.reserve(LAST_LEN.load(Ordering::Relaxed));
+    let openmetrics = format == Format::OpenMetrics;
     for family in families.iter_mut() {
         let name = family.name;
-        let _ = writeln!(out, "# HELP {name} {}", family.help);
-        let _ = writeln!(out, "# TYPE {name} histogram");
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        format::push_help(out, family.help, format);
+        let _ = writeln!(out, "\n# TYPE {name} histogram");
+        if let (true, Some(unit)) = (openmetrics, format::unit_of(name)) {
+            let _ = writeln!(out, "# UNIT {name} {unit}");
+        }
         for series in &mut family.series {
-            let labels = &series.labels;
+            let histogram = series.histogram;
+            let exemplars = openmetrics && histogram.exemplars.get().is_some();
             let mut cumulative = 0;
-            for (bucket, bound) in series.histogram.buckets.iter().zip(family.bounds) {
+            let les = family.bounds.iter().map(|le| &**le).chain(["+Inf"]);
+            for (index, (bucket, le)) in histogram.buckets.iter().zip(les).enumerate() {
                 cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                out.push_str(name);
+                out.push_str("_bucket{");
+                out.push_str(&series.labels);
+                out.push_str(",le=\"");
+                out.push_str(le);
+                out.push_str("\"} ");
+                push_u64(out, cumulative);
+                if let Some(exemplar) = exemplars.then(|| histogram.exemplar(index)).flatten() {
+                    exemplar.write(out);
+                }
+                out.push('\n');
             }
-            if let Some(overflow) = series.histogram.buckets.last() {
-                cumulative += overflow.load(Ordering::Relaxed);
-            }
-            series.rendered_sum = series.rendered_sum.max(series.histogram.sum_nanos());
+            series.rendered_sum = series.rendered_sum.max(histogram.sum_nanos());
             let sum = series.rendered_sum as f64 / 1e9;
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+            let labels = &series.labels;
             let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-            let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+            let _ = write!(out, "{name}_count{{{labels}}} ");
+            push_u64(out, cumulative);
+            out.push('\n');
         }
     }
+    LAST_LEN.store(out.len() - start, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -182,7 +229,7 @@ mod tests {
     /// The `_sum` of the series `name{case="..."}` in a fresh render.
     fn rendered_sum(name: &str) -> f64 {
         let mut out = String::new();
-        render(&mut out);
+        render(&mut out, Format::Text);
         let prefix = format!("{name}_sum{{");
         let line = out
             .lines()
@@ -243,7 +290,40 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(escape("line\nbreak"), r"line\nbreak");
+        assert_eq!(label_text(&[("a", r#"a"b\c"#)]), r#"a="a\"b\\c""#);
+        let text = label_text(&[("a", "line\nbreak"), ("b", "")]);
+        assert_eq!(text, r#"a="line\nbreak",b="""#);
+    }
+
+    #[test]
+    fn a_traced_sample_is_its_buckets_exemplar_in_openmetrics_only() {
+        use sentry::protocol::{SpanId, TraceId};
+        let name = "test_exemplar_duration_seconds";
+        let histogram = register(name, "Exemplars.", &[("case", "traced")]);
+        histogram.record(Duration::from_millis(3));
+        let ids = (TraceId::from([0x11; 16]), SpanId::from([0x22; 8]));
+        histogram.record_traced(Duration::from_millis(30), ids);
+
+        let mut out = String::new();
+        render(&mut out, Format::OpenMetrics);
+        let lines: Vec<&str> = out.lines().filter(|line| line.contains(name)).collect();
+        assert!(
+            lines.contains(&&*format!("# UNIT {name} seconds")),
+            "{lines:#?}"
+        );
+        let traced: Vec<&&str> = lines.iter().filter(|l| l.contains(" # {")).collect();
+        assert_eq!(traced.len(), 1, "one exemplar: {lines:#?}");
+        let trace = "11".repeat(16);
+        let span = "22".repeat(8);
+        let expected = format!(
+            "{name}_bucket{{case=\"traced\",le=\"0.05\"}} 2 \
+             # {{trace_id=\"{trace}\",span_id=\"{span}\"}} 0.03 "
+        );
+        assert!(traced[0].starts_with(&expected), "{}", traced[0]);
+
+        let mut text = String::new();
+        render(&mut text, Format::Text);
+        assert!(!text.contains(" # {"), "no exemplar in text 0.0.4");
+        assert!(!text.contains("# UNIT"));
     }
 }

@@ -47,6 +47,13 @@ pub const METRICS_SERIES_DROPPED_TOTAL: &str = "metrics_series_dropped_total";
 /// label sets beyond the metric's limit are folded into (the OpenTelemetry convention).
 pub const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 
+/// HELP of `function_calls_total`, rendered by this crate's own counters.
+pub(crate) const FUNCTION_CALLS_HELP: &str =
+    "Calls of monitored functions, by result: ok, error, panic or cancelled.";
+/// HELP of `http_requests_total`, rendered by this crate's own counters.
+pub(crate) const HTTP_REQUESTS_HELP: &str =
+    "HTTP requests by method, matched route template and status code (499: client went away).";
+
 /// HELP of `function_call_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
     "Duration of monitored function calls in seconds, by result.";
@@ -57,7 +64,8 @@ pub(crate) const HTTP_REQUEST_DURATION_HELP: &str =
 /// HELP of `health_check_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const HEALTH_CHECK_DURATION_HELP: &str = "Run time of health checks in seconds.";
 
-/// Whether this crate records the family `name` through the `metrics` recorder itself: its
+/// Whether this crate records the family `name` itself (the call and request counters in its
+/// own counters, the rest through the `metrics` recorder): its
 /// label values come from code (call sites, route templates, statuses, check names), never
 /// from input, so the cardinality guard lets them through untouched. The `process_*` names
 /// are those `metrics_process::Collector::default()` records.
@@ -87,11 +95,6 @@ pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
 /// Registers HELP text and units. Must run after the recorder is installed: descriptions
 /// given to no recorder are lost.
 pub(crate) fn describe() {
-    describe_counter!(
-        FUNCTION_CALLS_TOTAL,
-        Unit::Count,
-        "Calls of monitored functions, by result: ok, error, panic or cancelled."
-    );
     describe_gauge!(
         FUNCTION_CALLS_IN_FLIGHT,
         Unit::Count,
@@ -101,11 +104,6 @@ pub(crate) fn describe() {
         FUNCTION_ERRORS_TOTAL,
         Unit::Count,
         "Failed calls of monitored functions, by error kind (panic for panics)."
-    );
-    describe_counter!(
-        HTTP_REQUESTS_TOTAL,
-        Unit::Count,
-        "HTTP requests by method, matched route template and status code (499: client went away)."
     );
     describe_gauge!(
         HTTP_REQUESTS_IN_FLIGHT,

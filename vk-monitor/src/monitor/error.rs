@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::config::ConfigError;
-use crate::metrics::exporter::ExporterError;
+use crate::metrics::error::ExporterError;
 
 /// Why [`init!`](crate::init) failed.
 #[derive(Debug)]

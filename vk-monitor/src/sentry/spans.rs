@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use sentry::protocol::TraceContext;
+use sentry::protocol::{SpanId, TraceContext, TraceId};
 use sentry::{TransactionContext, TransactionOrSpan};
 
 use super::state;
@@ -23,6 +23,22 @@ use super::state;
 #[derive(Clone)]
 pub struct Traced {
     pub(crate) span: TransactionOrSpan,
+}
+
+impl Traced {
+    /// The ids of the trace and of this span: what an exemplar links to.
+    pub(crate) fn ids(&self) -> (TraceId, SpanId) {
+        match &self.span {
+            TransactionOrSpan::Transaction(transaction) => {
+                let context = transaction.get_trace_context();
+                (context.trace_id, context.span_id)
+            }
+            // A child's trace context is its transaction's: the span id is its own.
+            TransactionOrSpan::Span(span) => {
+                (span.get_trace_context().trace_id, span.get_span_id())
+            }
+        }
+    }
 }
 
 thread_local! {
