@@ -9,6 +9,16 @@ use sentry::protocol::{Context, Event};
 use vk_monitor_tests::load::ExampleServer;
 use vk_monitor_tests::{SentryReceiver, http_request};
 
+/// Creates a call from `caller` on the example server and returns its id.
+async fn create_call(addr: std::net::SocketAddr, caller: &str) -> i64 {
+    let body = format!(r#"{{"caller":"{caller}","callee":"support"}}"#);
+    let created = http_request(addr, "POST", "/calls", &body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    serde_json::from_str::<serde_json::Value>(&created.body).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs the example server binary; .ci/run runs it"]
 async fn the_failing_transcript_route_reaches_sentry() {
@@ -23,17 +33,7 @@ async fn the_failing_transcript_route_reaches_sentry() {
     .await;
     let addr = server.addr;
 
-    let created = http_request(
-        addr,
-        "POST",
-        "/calls",
-        r#"{"caller":"+447700900123","callee":"support"}"#,
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = serde_json::from_str::<serde_json::Value>(&created.body).unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = create_call(addr, "+447700900123").await;
     let transcript = http_request(
         addr,
         "GET",
@@ -186,17 +186,7 @@ async fn default_request_data_carries_no_credentials_or_identities() {
     ])
     .await;
     let addr = server.addr;
-    let created = http_request(
-        addr,
-        "POST",
-        "/calls",
-        r#"{"caller":"+15550100","callee":"s"}"#,
-    )
-    .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let id = serde_json::from_str::<serde_json::Value>(&created.body).unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = create_call(addr, "+15550100").await;
     let headers = "X-Auth-Token: tok-1a2b3c4d5e\r\nX-Forwarded-Email: ada@example.com\r\n\
                    True-Client-IP: 198.51.100.23\r\nAuthorization: Bearer bearer-9z8y\r\n\
                    Cookie: session=cookie-7x6w\r\nUser-Agent: probe/1.0\r\n";
