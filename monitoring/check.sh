@@ -310,6 +310,11 @@ ALERTS = [
       "check": "database", "kind": "readiness", "severity": "ticket"}, True),
     ({"alertname": "ErrorBudgetBurnFast", "job": "voice-calls-us", "severity": "page"}, True),
     ({"alertname": "HighErrorRate", "job": "voice-calls-eu", "route": "/calls", "severity": "ticket"}, False),
+    # A failing dependency is an alert of the calling job: muted while a target of that job
+    # is down, like the job's other alerts, and not by a down target of another job (the
+    # dependency's own ServiceDown carries the dependency's job).
+    ({"alertname": "DependencyErrorRate", "job": "voice-calls-us", "host": "speech.internal", "severity": "ticket"}, True),
+    ({"alertname": "DependencyErrorRate", "job": "voice-calls-eu", "host": "speech.internal", "severity": "ticket"}, False),
 ]
 
 with socket.socket() as s:
@@ -393,6 +398,8 @@ step "alertmanager routes severity=page to page" \
   am_route page alertname=ServiceDown job=voice-calls instance=127.0.0.1:3000 severity=page
 step "alertmanager routes severity=ticket to ticket" \
   am_route ticket alertname=HighErrorRate job=voice-calls route=/calls severity=ticket
+step "alertmanager routes DependencyErrorRate (severity=ticket) to ticket" \
+  am_route ticket alertname=DependencyErrorRate job=voice-calls host=speech.internal severity=ticket
 step "alertmanager routes another severity to default" \
   am_route default alertname=DiskFilling job=voice-calls severity=info
 step "alertmanager routes an alert without severity to default" \
