@@ -93,9 +93,11 @@ METRICS = {
     "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
     "voice_calls_active", "voice_calls_total", "health_check_up",
     "sentry_envelopes_dropped_total",
+    "http_client_requests_total", "http_client_requests_in_flight", "http_client_errors_total",
 }
 for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
-                  "voice_call_duration_seconds", "health_check_duration_seconds"):
+                  "voice_call_duration_seconds", "health_check_duration_seconds",
+                  "http_client_request_duration_seconds"):
     METRICS |= {histogram + s for s in ("_bucket", "_sum", "_count")}
 with open(rules_path) as f:
     METRICS |= set(re.findall(r"^\s*-?\s*record:\s*([A-Za-z_:][A-Za-z0-9_:]*)", f.read(), re.M))
