@@ -4,6 +4,7 @@
 // One folder per concern; the small files beside them hold the rules several of them share.
 mod admin;
 mod catch_panic;
+pub mod client;
 mod config;
 pub mod health;
 pub mod http;

@@ -107,7 +107,8 @@ pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub, error_repor
     traced.span.finish();
 }
 
-fn span_status(status: u16) -> SpanStatus {
+/// The span status a request answered with `status` ends with (incoming or outgoing).
+pub(crate) fn span_status(status: u16) -> SpanStatus {
     match status {
         100..=399 => SpanStatus::Ok,
         400 => SpanStatus::InvalidArgument,
