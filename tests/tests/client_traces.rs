@@ -203,4 +203,76 @@ async fn run() {
             "{name} sent to a host the targets do not allow"
         );
     }
+
+    // The dynamic sampling context: made by the head, frozen downstream. Both envelopes of the
+    // trace carry the same one in their header.
+    let dsc_of = |trace_id: &str| -> Vec<serde_json::Value> {
+        receiver
+            .received_envelopes()
+            .into_iter()
+            .filter_map(|(header, _)| {
+                let header: serde_json::Value = serde_json::from_str(&header).unwrap();
+                let trace = header.get("trace")?.clone();
+                (trace["trace_id"] == trace_id).then_some(trace)
+            })
+            .collect()
+    };
+    let head_id = head_trace.trace_id.to_string();
+    let dscs = dsc_of(&head_id);
+    assert_eq!(dscs.len(), 2, "two envelopes in the head's trace: {dscs:?}");
+    assert_eq!(dscs[0], dscs[1], "one frozen DSC");
+    let dsc = &dscs[0];
+    assert_eq!(dsc["public_key"], "public");
+    assert_eq!(dsc["release"], "front@2.0.0");
+    assert_eq!(dsc["transaction"], "GET /transcript");
+    let sample_rand: f64 = dsc["sample_rand"].as_str().unwrap().parse().unwrap();
+    assert!((0.0..1.0).contains(&sample_rand));
+    let baggage = sent["baggage"].to_str().unwrap();
+    assert!(
+        baggage.contains(&format!(
+            "sentry-sample_rand={}",
+            dsc["sample_rand"].as_str().unwrap()
+        )),
+        "{baggage}"
+    );
+    drop((allowed_headers, refused_headers));
+
+    // A trace that arrives with baggage: third-party members reach the back service unchanged,
+    // and the head's sentry- entries are passed on, not rewritten.
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    let incoming = "vendor=abc%2Fdef;ttl=30,sentry-trace_id=0af7651916cd43dd8448eb211c80319c,\
+                    sentry-public_key=upstream,sentry-sample_rate=1,sentry-sample_rand=0.4242,\
+                    sentry-sampled=true,sentry-release=edge%401.0,other-vendor=x";
+    let request = format!(
+        "GET /transcript HTTP/1.1\r\nHost: {front}\r\nsentry-trace: {TRACE}-b7ad6b7169203331-1\r\n\
+         baggage: {incoming}\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(raw_request(front, request.as_bytes()).await.body, "200 200");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(monitor.flush(Duration::from_secs(5)));
+    let allowed_headers = allowed_seen.lock().unwrap();
+    let passed_on = allowed_headers[1]["baggage"].to_str().unwrap().to_owned();
+    drop(allowed_headers);
+    let members: Vec<&str> = passed_on.split(',').map(str::trim).collect();
+    for member in [
+        "vendor=abc%2Fdef;ttl=30",
+        "other-vendor=x",
+        "sentry-public_key=upstream",
+        "sentry-sample_rand=0.4242",
+        "sentry-release=edge%401.0",
+    ] {
+        assert!(members.contains(&member), "{member} not in {passed_on}");
+    }
+    let dscs = dsc_of(TRACE);
+    assert_eq!(
+        dscs.len(),
+        2,
+        "two envelopes in the incoming trace: {dscs:?}"
+    );
+    for dsc in &dscs {
+        assert_eq!(dsc["public_key"], "upstream");
+        assert_eq!(dsc["sample_rand"], "0.4242");
+        assert_eq!(dsc["release"], "edge@1.0");
+    }
+    assert_eq!(dscs[0], dscs[1]);
 }

@@ -69,7 +69,10 @@ impl Call {
             if let Some(port) = target.port {
                 span.set_data("server.port", port.into());
             }
-            Traced { span: span.into() }
+            Traced {
+                span: span.into(),
+                baggage: parent.baggage,
+            }
         });
         if let Some(span) = &span
             && propagation::allowed(target.host)
@@ -123,7 +126,7 @@ impl Drop for Call {
             handles.in_flight.exit();
         }
         if let Some(traced) = self.span.take() {
-            let span = traced.span;
+            let span = &traced.span;
             match (self.status, self.error) {
                 (Status::Code(code), _) => {
                     span.set_status(span_status(code));
@@ -140,7 +143,7 @@ impl Drop for Call {
                     });
                 }
             }
-            span.finish();
+            traced.finish();
         }
     }
 }

@@ -1,21 +1,17 @@
-//! Which outgoing requests carry the trace on, and the headers that do.
+//! Which outgoing requests carry the trace on, and the headers that do: the trace's own
+//! rules (`SENTRY_TRACE_PROPAGATION_TARGETS`, the dynamic sampling context in `baggage`).
 
 use sentry::TransactionOrSpan;
 
-/// Whether requests to `host` carry the propagation headers.
-pub(super) fn allowed(_host: &str) -> bool {
-    true
+use crate::sentry::trace;
+
+/// Whether requests to `host` (without port) carry the propagation headers.
+pub(super) fn allowed(host: &str) -> bool {
+    trace::propagates_to(host)
 }
 
-/// The headers that make `span` the parent of the service called.
+/// The headers that make `span` the parent of the service called: `sentry-trace`,
+/// `traceparent` and, when the trace has one, `baggage`.
 pub(super) fn headers(span: &TransactionOrSpan) -> Vec<(&'static str, String)> {
-    let trace = span.get_trace_context();
-    let span_id = match span {
-        TransactionOrSpan::Transaction(_) => trace.span_id,
-        TransactionOrSpan::Span(span) => span.get_span_id(),
-    };
-    vec![
-        ("sentry-trace", format!("{}-{span_id}-1", trace.trace_id)),
-        ("traceparent", format!("00-{}-{span_id}-01", trace.trace_id)),
-    ]
+    trace::propagation_headers_for(span)
 }
