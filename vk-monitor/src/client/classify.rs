@@ -1,15 +1,29 @@
-//! What kind of transport failure an error is, read from its chain of sources: the `kind`
-//! label of `http_client_errors_total`.
+//! The errors of outgoing calls: the layer's own, and what kind of transport failure an error
+//! is, read from its chain of sources (the `kind` label of `http_client_errors_total`).
 
 use std::error::Error;
 use std::io;
 
-use super::layer::TimedOut;
+/// The error of a [`ClientService`](super::ClientService): the inner service's, boxed, or
+/// [`TimedOut`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error of a request that [`ClientLayer::timeout`](super::ClientLayer::timeout) ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request timed out")
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 /// Why an outgoing request got no response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// No connection: refused, reset before the request, unreachable, DNS failure.
+    /// No connection: refused, aborted, unreachable (and, through reqwest, a DNS failure).
     Connect,
     /// A timeout ended the request: the client's own, or the layer's ([`ClientLayer::timeout`]).
     ///

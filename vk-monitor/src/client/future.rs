@@ -11,8 +11,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::call::Call;
-use super::classify::ErrorKind;
-use super::layer::{BoxError, TimedOut};
+use super::classify::{BoxError, ErrorKind, TimedOut};
 
 pin_project! {
     /// The response future of [`ClientService`](super::ClientService).

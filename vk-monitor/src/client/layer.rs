@@ -1,5 +1,8 @@
 //! The tower front end: [`ClientLayer`] and its service, for hyper and other tower clients.
 
+#[cfg(doc)]
+use super::classify::TimedOut;
+
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -9,24 +12,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call::{Call, Target};
+use super::classify::BoxError;
 use super::future::ClientFuture;
 use super::handles::HostLabels;
 use super::{DEFAULT_MAX_HOSTS, PathTemplate};
-
-/// The error of a [`ClientService`]: the inner service's, boxed, or [`TimedOut`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The error of a request that [`ClientLayer::timeout`] ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimedOut;
-
-impl std::fmt::Display for TimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request timed out")
-    }
-}
-
-impl std::error::Error for TimedOut {}
 
 /// Monitors every request through the wrapped client service (`http::Request<B>` in,
 /// `http::Response<B2>` out): the `http_client_*` metrics by method, host and status, an

@@ -28,9 +28,9 @@ mod propagation;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 
-pub use classify::ErrorKind;
+pub use classify::{BoxError, ErrorKind, TimedOut};
 pub use future::ClientFuture;
-pub use layer::{BoxError, ClientLayer, ClientService, TimedOut};
+pub use layer::{ClientLayer, ClientService};
 #[cfg(feature = "reqwest")]
 pub use reqwest::ClientMiddleware;
 
