@@ -96,6 +96,26 @@ async fn the_failing_transcript_route_reaches_sentry() {
     };
     assert_eq!(speech_trace.trace_id, trace.trace_id, "one trace");
     assert_eq!(speech_trace.parent_span_id, Some(client.span_id));
+    // Both transactions' envelopes carry the head's dynamic sampling context, unchanged.
+    let contexts: Vec<serde_json::Value> = receiver
+        .received_envelopes()
+        .into_iter()
+        .filter(|(_, envelope)| {
+            envelope
+                .items()
+                .any(|item| matches!(item, sentry::protocol::EnvelopeItem::Transaction(_)))
+        })
+        .filter_map(|(header, _)| {
+            let header: serde_json::Value = serde_json::from_str(&header).unwrap();
+            Some(header.get("trace")?.clone())
+        })
+        .filter(|dsc| dsc["trace_id"] == trace.trace_id.to_string())
+        .collect();
+    assert_eq!(contexts.len(), 2, "{contexts:?}");
+    assert_eq!(contexts[0], contexts[1]);
+    assert_eq!(contexts[0]["release"], "voice-calls@0.1.0");
+    assert_eq!(contexts[0]["public_key"], "public");
+    assert!(contexts[0]["sample_rand"].is_string(), "{contexts:?}");
 
     let failures: Vec<&Event> = events
         .iter()
