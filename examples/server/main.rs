@@ -6,6 +6,13 @@
 //! metrics `voice_calls_active`, `voice_call_duration_seconds` and `voice_calls_total{outcome}`
 //! sit beside them.
 //!
+//! Transcripts come from a speech service over HTTP, called through vk-monitor's `reqwest`
+//! middleware: `http_client_requests_total{host}` and the other client metrics, and an
+//! `http.client` span whose trace the speech service continues. With no `SPEECH_URL`, the
+//! server starts that service itself on a second loopback listener, with its own router,
+//! routes (`/speech/...`) and monitoring layer; it shares this process's `/metrics` and Sentry
+//! client, so its series sit beside the server's under their own route names.
+//!
 //! Environment (all optional), besides vk-monitor's own (`SENTRY_DSN`, `ENABLE_METRICS`,
 //! `APM_ENVIRONMENT`, `HEALTH_SHOW_DETAILS`... see `.env.example`):
 //!
@@ -13,8 +20,10 @@
 //! |---|---|---|
 //! | `LISTEN_ADDR` | `127.0.0.1:3000` | address to serve on |
 //! | `DATABASE_URL` | in-memory SQLite | e.g. `sqlite://calls.db?mode=rwc` |
-//! | `SPEECH_FAILURE_RATE` | `0.1` | share of transcript requests the speech provider fails |
-//! | `SPEECH_LATENCY_MS` | `20..400` | the provider's latency range, in milliseconds |
+//! | `SPEECH_URL` | unset | the speech service to call, e.g. `http://127.0.0.1:3001` (`cargo run --example speech`); unset: the server starts one itself |
+//! | `SPEECH_LISTEN_ADDR` | `127.0.0.1:0` | where the server's own speech service listens (a free port unless set); ignored with `SPEECH_URL` |
+//! | `SPEECH_FAILURE_RATE` | `0.1` | share of requests the server's own speech service fails with `503` |
+//! | `SPEECH_LATENCY_MS` | `20..400` | that service's latency range, in milliseconds |
 //! | `SHUTDOWN_DRAIN_MS` | `5000` | on SIGTERM, how long `/ready` fails before the server stops |
 
 mod api;
@@ -22,10 +31,10 @@ mod business;
 mod health;
 mod repository;
 mod speech;
+mod speech_service;
 
 use std::error::Error;
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,6 +44,7 @@ use vk_monitor::Monitor;
 
 use crate::repository::CallRepository;
 use crate::speech::SpeechProvider;
+use crate::speech_service::{SpeechSettings, read};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -46,9 +56,19 @@ pub struct AppState {
 struct Settings {
     listen: SocketAddr,
     database_url: Option<String>,
-    speech_failure_rate: f64,
-    speech_latency: Range<u64>,
+    speech: Speech,
     drain: Duration,
+}
+
+/// Where transcripts come from.
+enum Speech {
+    /// A speech service running elsewhere: `SPEECH_URL`.
+    External(String),
+    /// One this process serves on a second listener.
+    Local {
+        listen: SocketAddr,
+        settings: SpeechSettings,
+    },
 }
 
 impl Settings {
@@ -59,22 +79,28 @@ impl Settings {
             "a socket address such as 127.0.0.1:3000",
             |v| v.parse().ok(),
         )?;
-        let speech_failure_rate =
-            read("SPEECH_FAILURE_RATE", "0.1", "a number from 0 to 1", |v| {
-                v.parse()
-                    .ok()
-                    .filter(|rate: &f64| (0.0..=1.0).contains(rate))
-            })?;
-        let speech_latency = read(
-            "SPEECH_LATENCY_MS",
-            "20..400",
-            "a range of milliseconds such as 20..400",
-            |v| {
-                let (low, high) = v.split_once("..")?;
-                let range = low.trim().parse().ok()?..high.trim().parse().ok()?;
-                (!range.is_empty()).then_some(range)
+        let speech = match std::env::var("SPEECH_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Speech::External(url)
+            }
+            Some(url) => {
+                return Err(format!(
+                    "SPEECH_URL={url:?} is invalid: expected an http:// or https:// URL"
+                ));
+            }
+            None => Speech::Local {
+                listen: read(
+                    "SPEECH_LISTEN_ADDR",
+                    "127.0.0.1:0",
+                    "a socket address such as 127.0.0.1:3001",
+                    |v| v.parse().ok(),
+                )?,
+                settings: SpeechSettings::from_env()?,
             },
-        )?;
+        };
         let drain = read(
             "SHUTDOWN_DRAIN_MS",
             "5000",
@@ -87,23 +113,10 @@ impl Settings {
         Ok(Settings {
             listen,
             database_url,
-            speech_failure_rate,
-            speech_latency,
+            speech,
             drain,
         })
     }
-}
-
-/// Reads one variable, or its default; a bad value is an error naming the variable, the value
-/// and what was expected.
-fn read<T>(
-    name: &str,
-    default: &str,
-    expected: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, String> {
-    let value = std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    parse(&value).ok_or_else(|| format!("{name}={value:?} is invalid: expected {expected}"))
 }
 
 pub fn app(state: AppState, monitor: &Monitor) -> Router {
@@ -148,7 +161,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     business::describe();
 
     let calls = CallRepository::connect(settings.database_url.as_deref()).await?;
-    let speech = SpeechProvider::new(settings.speech_failure_rate, settings.speech_latency);
+    let speech_url = match settings.speech {
+        Speech::External(url) => url,
+        Speech::Local { listen, settings } => serve_speech(listen, settings, &monitor).await?,
+    };
+    let speech = SpeechProvider::new(&speech_url)?;
     health::register(monitor.health(), &calls, &speech);
     let app = app(AppState { calls, speech }, &monitor);
 
@@ -165,6 +182,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         %metrics,
         health = %format!("http://{addr}/health"),
         ready = %format!("http://{addr}/ready"),
+        speech = %speech_url,
         "voice-calls listening"
     );
     axum::serve(listener, app)
@@ -174,6 +192,27 @@ async fn run() -> Result<(), Box<dyn Error>> {
     drop(monitor);
     tracing::info!("voice-calls stopped");
     Ok(())
+}
+
+/// Starts the speech service on a second listener at `listen`, monitored by the same layer as
+/// the server's routes; returns its URL.
+async fn serve_speech(
+    listen: SocketAddr,
+    settings: SpeechSettings,
+    monitor: &Monitor,
+) -> Result<String, Box<dyn Error>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| format!("SPEECH_LISTEN_ADDR={listen}: cannot listen there: {error}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = speech_service::routes(settings).layer(monitor.layer());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the speech service stopped");
+        }
+    });
+    tracing::info!(listen = %url, "speech service listening");
+    Ok(url)
 }
 
 /// Resolves on ctrl-c, or on SIGTERM after a drain period: readiness fails at once, so load

@@ -1,15 +1,20 @@
-//! A simulated speech-to-text provider with realistic latency and occasional failures, so the
-//! dashboards show slow requests and errors.
+//! The speech provider's client: HTTP calls to the speech service through reqwest with
+//! vk-monitor's middleware, so each call is an `http.client` span in the request's trace, its
+//! `http_client_*` metrics by host and status, and the trace headers that let the speech
+//! service's transaction join the same trace.
 
-use std::ops::Range;
 use std::time::Duration;
 
+use vk_monitor::client::{ClientMiddleware, PathTemplate};
 use vk_monitor::{MonitoredError, monitored};
+
+use crate::speech_service::{STATUS_ROUTE, TRANSCRIPT_ROUTE};
 
 #[derive(Clone)]
 pub struct SpeechProvider {
-    failure_rate: f64,
-    latency_ms: Range<u64>,
+    client: reqwest_middleware::ClientWithMiddleware,
+    /// `http://host:port`, without a trailing slash.
+    base: String,
 }
 
 #[derive(Debug)]
@@ -38,48 +43,74 @@ impl MonitoredError for SpeechError {
     }
 }
 
+impl From<reqwest_middleware::Error> for SpeechError {
+    fn from(error: reqwest_middleware::Error) -> Self {
+        if error.is_timeout() {
+            SpeechError::Timeout
+        } else {
+            SpeechError::Unavailable
+        }
+    }
+}
+
 /// How long the service waits for the provider before giving up.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 impl SpeechProvider {
-    pub fn new(failure_rate: f64, latency_ms: Range<u64>) -> Self {
-        SpeechProvider {
-            failure_rate,
-            latency_ms,
-        }
+    /// A client of the speech service at `base` (`http://127.0.0.1:3001`).
+    pub fn new(base: &str) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+        let client = reqwest_middleware::ClientBuilder::new(http)
+            .with(ClientMiddleware::new())
+            .build();
+        Ok(SpeechProvider {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+        })
     }
 
-    /// The provider's status endpoint, simulated: as available as its transcriptions.
+    /// The provider's status endpoint: its readiness, as this service sees it.
     pub async fn ping(&self) -> Result<(), SpeechError> {
-        tokio::time::sleep(Duration::from_millis(
-            fastrand::u64(self.latency_ms.clone()) / 4,
-        ))
-        .await;
-        if fastrand::f64() < self.failure_rate {
-            Err(SpeechError::Unavailable)
-        } else {
+        let response = self
+            .client
+            .get(format!("{}{STATUS_ROUTE}", self.base))
+            .send()
+            .await?;
+        if response.status().is_success() {
             Ok(())
+        } else {
+            Err(SpeechError::Unavailable)
         }
     }
 
-    #[monitored(op = "http.client")]
+    #[monitored]
     pub async fn transcribe(&self, call_id: i64) -> Result<String, SpeechError> {
-        let latency = Duration::from_millis(fastrand::u64(self.latency_ms.clone()));
-        // One slow tail in fifty, as real providers have.
-        let latency = if fastrand::u8(0..50) == 0 {
-            latency * 8
-        } else {
-            latency
-        };
-        if tokio::time::timeout(TIMEOUT, tokio::time::sleep(latency))
-            .await
-            .is_err()
-        {
-            return Err(SpeechError::Timeout);
-        }
-        if fastrand::f64() < self.failure_rate {
+        let url = format!(
+            "{}{}",
+            self.base,
+            TRANSCRIPT_ROUTE.replace("{call}", &call_id.to_string())
+        );
+        let response = self
+            .client
+            .get(url)
+            .with_extension(PathTemplate::new(TRANSCRIPT_ROUTE))
+            .send()
+            .await?;
+        if !response.status().is_success() {
             return Err(SpeechError::Unavailable);
         }
-        Ok(format!("Call {call_id}: hello, how can I help you today?"))
+        let body = response.bytes().await.map_err(|error| {
+            if error.is_timeout() {
+                SpeechError::Timeout
+            } else {
+                SpeechError::Unavailable
+            }
+        })?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| SpeechError::Unavailable)?;
+        answer["text"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(SpeechError::Unavailable)
     }
 }

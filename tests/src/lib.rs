@@ -284,6 +284,22 @@ impl SentryReceiver {
         (transactions, events)
     }
 
+    /// Every envelope received so far with its header line as sent (the JSON text before the
+    /// first newline), for what the decoded header does not show.
+    pub fn received_envelopes(&self) -> Vec<(String, sentry::Envelope)> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|body| {
+                let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+                let header = String::from_utf8_lossy(&body[..end]).into_owned();
+                let envelope = sentry::Envelope::from_slice(body).expect("a valid envelope");
+                (header, envelope)
+            })
+            .collect()
+    }
+
     /// How many envelopes arrived.
     pub fn envelopes(&self) -> usize {
         self.bodies.lock().unwrap().len()

@@ -1,7 +1,8 @@
 //! The example server with `SENTRY_DSN` pointing at a loopback receiver, as a new user would
-//! run it: the failing transcript route yields a transaction with the handler, database and
-//! provider spans, and one error event tagged with release and environment, with no personal
-//! data. `.ci/run` runs it: `cargo test -p vk-monitor-tests --test example_sentry -- --ignored`.
+//! run it: the failing transcript route yields a transaction with the handler, database,
+//! provider and `http.client` spans, the speech service's transaction in the same trace under
+//! the `http.client` span, and one error event per service tagged with release and
+//! environment, with no personal data. `.ci/run` runs it: `cargo test -p vk-monitor-tests --test example_sentry -- --ignored`.
 
 use std::time::Duration;
 
@@ -73,16 +74,67 @@ async fn the_failing_transcript_route_reaches_sentry() {
     let Some(Context::Trace(trace)) = request.contexts.get("trace") else {
         panic!("no trace")
     };
+    // The call to the speech service: a client span, and the service's own transaction under it.
+    let client = request
+        .spans
+        .iter()
+        .find(|s| s.op.as_deref() == Some("http.client"))
+        .unwrap_or_else(|| panic!("no http.client span among {descriptions:?}"));
+    let called = client.description.as_deref().unwrap_or_default();
+    assert!(
+        called.starts_with("GET http://127.0.0.1:")
+            && called.ends_with("/speech/v1/calls/{call}/transcript"),
+        "{called}"
+    );
+    assert_eq!(client.data.get("http.status_code"), Some(&503.into()));
+    let speech = transactions
+        .iter()
+        .find(|t| t.name.as_deref() == Some("GET /speech/v1/calls/{call}/transcript"))
+        .unwrap_or_else(|| panic!("no speech transaction in {transactions:?}"));
+    let Some(Context::Trace(speech_trace)) = speech.contexts.get("trace") else {
+        panic!("no speech trace")
+    };
+    assert_eq!(speech_trace.trace_id, trace.trace_id, "one trace");
+    assert_eq!(speech_trace.parent_span_id, Some(client.span_id));
+    // Both transactions' envelopes carry the head's dynamic sampling context, unchanged.
+    let contexts: Vec<serde_json::Value> = receiver
+        .received_envelopes()
+        .into_iter()
+        .filter(|(_, envelope)| {
+            envelope
+                .items()
+                .any(|item| matches!(item, sentry::protocol::EnvelopeItem::Transaction(_)))
+        })
+        .filter_map(|(header, _)| {
+            let header: serde_json::Value = serde_json::from_str(&header).unwrap();
+            Some(header.get("trace")?.clone())
+        })
+        .filter(|dsc| dsc["trace_id"] == trace.trace_id.to_string())
+        .collect();
+    assert_eq!(contexts.len(), 2, "{contexts:?}");
+    assert_eq!(contexts[0], contexts[1]);
+    assert_eq!(contexts[0]["release"], "voice-calls@0.1.0");
+    assert_eq!(contexts[0]["public_key"], "public");
+    assert!(contexts[0]["sample_rand"].is_string(), "{contexts:?}");
+
     let failures: Vec<&Event> = events
         .iter()
         .filter(|e| matches!(e.contexts.get("trace"), Some(Context::Trace(t)) if t.trace_id == trace.trace_id))
         .collect();
-    assert_eq!(failures.len(), 1, "one event for one failure: {failures:?}");
-    let event = failures[0];
-    assert_eq!(
-        event.tags.get("function").map(String::as_str),
-        Some("SpeechProvider::transcribe")
-    );
+    let tagged = |function: &str| {
+        failures
+            .iter()
+            .filter(|e| e.tags.get("function").map(String::as_str) == Some(function))
+            .count()
+    };
+    // One failure, seen by both services: each reports it once.
+    assert_eq!(failures.len(), 2, "one event per service: {failures:?}");
+    assert_eq!(tagged("SpeechProvider::transcribe"), 1, "{failures:?}");
+    assert_eq!(tagged("speech_to_text"), 1, "{failures:?}");
+    let event = failures
+        .iter()
+        .find(|e| e.tags.get("function").map(String::as_str) == Some("SpeechProvider::transcribe"))
+        .unwrap();
     assert_eq!(event.release.as_deref(), Some("voice-calls@0.1.0"));
     assert_eq!(event.environment.as_deref(), Some("staging"));
     let everything =

@@ -362,13 +362,13 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
     assert!(errors > 0.0, "errors were injected");
     settle(
         prometheus,
-        r#"sum(http_requests_total{job="voice-calls"})"#,
+        r#"sum(http_requests_total{job="voice-calls",route!~"/speech/.*"})"#,
         total,
     )
     .await;
     let ratio = scalar(
         prometheus,
-        r#"sum(http_requests_total{job="voice-calls",status=~"5.."}) / sum(http_requests_total{job="voice-calls"})"#,
+        r#"sum(http_requests_total{job="voice-calls",route!~"/speech/.*",status=~"5.."}) / sum(http_requests_total{job="voice-calls",route!~"/speech/.*"})"#,
     )
     .await
     .unwrap();
@@ -406,6 +406,13 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
         Some(errors),
         "every injected 5xx is a provider error"
     );
+    // Each provider error is one call to the speech service answered 503, seen by the client.
+    let client_failures = scalar(
+        prometheus,
+        r#"sum(http_client_requests_total{job="voice-calls",method="GET",status="503"})"#,
+    )
+    .await;
+    assert_eq!(client_failures, Some(errors), "speech calls answered 503");
 
     // The scrapes were OpenMetrics, parsed without error, and carried exemplars that lead to
     // traces Sentry has.
@@ -457,7 +464,7 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
     }
     settle(
         prometheus,
-        r#"sum(http_requests_total{job="voice-calls-replicas"})"#,
+        r#"sum(http_requests_total{job="voice-calls-replicas",route!~"/speech/.*"})"#,
         replicas.total() as f64,
     )
     .await;
@@ -477,7 +484,7 @@ async fn prometheus_sees_exact_traffic_errors_latency_and_alerts() {
     }
     for (instance, count) in per_instance {
         let promql = format!(
-            r#"sum(http_requests_total{{job="voice-calls-replicas",instance="{instance}"}})"#
+            r#"sum(http_requests_total{{job="voice-calls-replicas",route!~"/speech/.*",instance="{instance}"}})"#
         );
         assert_eq!(
             scalar(prometheus, &promql).await,

@@ -43,6 +43,17 @@ async fn promtool_accepts_the_exposition() {
     for customer in 0..=DEFAULT_MAX_SERIES {
         metrics::counter!("promtool_orders_total", "customer" => customer.to_string()).increment(1);
     }
+    // Outgoing calls: an answered one and a refused one, through the client layer.
+    let target = serve(axum::Router::new().route("/", axum::routing::get(|| async { "ok" }))).await;
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
+    let mut client = tower_layer::Layer::layer(&vk_monitor::client::ClientLayer::new(), hyper);
+    for to in [target, vk_monitor_tests::load::free_port()] {
+        let request = http::Request::get(format!("http://{to}/"))
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let _ = tower_service::Service::call(&mut client, request).await;
+    }
     let addr = serve(exporter().router()).await;
     let request = format!(
         "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\
@@ -58,6 +69,10 @@ async fn promtool_accepts_the_exposition() {
         "function_calls_total",
         "function_errors_total",
         "process_cpu_seconds_total",
+        "http_client_requests_total",
+        "http_client_request_duration_seconds_bucket",
+        "http_client_requests_in_flight",
+        r#"kind="connect"} 1"#,
         r#"promtool_orders_total{otel_metric_overflow="true"} 1"#,
         r#"metrics_series_dropped_total{metric="promtool_orders_total"} 1"#,
     ] {

@@ -4,6 +4,7 @@
 // One folder per concern; the small files beside them hold the rules several of them share.
 mod admin;
 mod catch_panic;
+pub mod client;
 mod config;
 pub mod health;
 pub mod http;
@@ -21,7 +22,10 @@ pub mod tracing;
 #[cfg(feature = "profiling")]
 pub use crate::admin::profiling;
 pub use crate::admin::{ListenerLimits, MonitorToken};
-pub use crate::config::{Config, ConfigBuilder, ConfigError, InvalidVariable};
+pub use crate::config::{
+    Config, ConfigBuilder, ConfigError, InvalidVariable, PropagationTargets, SamplingContext,
+    TracesSampler,
+};
 pub use crate::instrument::{MonitoredError, Outcome};
 pub use crate::metrics::error::ExporterError;
 pub use crate::metrics::exporter::{Exporter, ExporterBuilder};

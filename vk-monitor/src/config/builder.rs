@@ -8,8 +8,10 @@ use sentry::types::Dsn;
 
 use super::env::{EnvReader, Found, process_var, read_dotenv};
 use super::error::{ConfigError, InvalidVariable};
+use super::sampler::{SamplingContext, TracesSampler};
 use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
 use super::settings::Config;
+use super::targets::{PropagationTargets, TARGETS_EXPECTED};
 use crate::admin::{MIN_TOKEN_LEN, MonitorToken};
 use crate::metrics::DEFAULT_MAX_SERIES;
 use crate::service_info::DEFAULT_ENVIRONMENT;
@@ -32,6 +34,7 @@ impl Config {
 pub struct ConfigBuilder {
     sentry_dsn: Option<String>,
     traces_sample_rate: Option<f64>,
+    traces_sampler: Option<TracesSampler>,
     profiles_sample_rate: Option<f64>,
     release: Option<String>,
     enable_metrics: Option<bool>,
@@ -41,6 +44,7 @@ pub struct ConfigBuilder {
     send_default_pii: Option<bool>,
     debug: Option<bool>,
     follow_incoming_sampling: Option<bool>,
+    trace_propagation_targets: Option<Vec<String>>,
     health_show_details: Option<bool>,
     metrics_addr: Option<SocketAddr>,
     monitor_token: Option<HiddenText>,
@@ -100,6 +104,49 @@ setters! {
 }
 
 impl ConfigBuilder {
+    /// Chooses the sampling rate of each trace that starts here (0 to 1), from the
+    /// transaction's name, op and route, in place of `SENTRY_TRACES_SAMPLE_RATE`; see
+    /// [`TracesSampler`]. Tracing off (`APM_ENABLED=false` or a rate of 0) stays off, excluded
+    /// routes are never traced, and an incoming sampling decision is followed without asking
+    /// the sampler unless `SENTRY_FOLLOW_INCOMING_SAMPLING` is off.
+    ///
+    /// ```
+    /// let config = vk_monitor::Config::builder()
+    ///     .traces_sampler(|context| match context.route {
+    ///         Some("/checkout") => 1.0,
+    ///         Some(route) if route.starts_with("/static") => 0.0,
+    ///         _ => 0.1,
+    ///     })
+    ///     .from_lookup(|_| None)?;
+    /// assert!(config.traces_sampler.is_some());
+    /// # Ok::<(), vk_monitor::ConfigError>(())
+    /// ```
+    pub fn traces_sampler(
+        mut self,
+        sampler: impl Fn(&SamplingContext<'_>) -> f32 + Send + Sync + 'static,
+    ) -> Self {
+        self.traces_sampler = Some(TracesSampler::new(sampler));
+        self
+    }
+
+    /// `SENTRY_TRACE_PROPAGATION_TARGETS`: one pattern per item (see [`PropagationTargets`]).
+    ///
+    /// ```
+    /// let config = vk_monitor::Config::builder()
+    ///     .trace_propagation_targets(["speech.internal", "*.svc.cluster.local"])
+    ///     .from_lookup(|_| None)?;
+    /// assert!(config.trace_propagation_targets.matches("speech.internal"));
+    /// assert!(!config.trace_propagation_targets.matches("api.payments.example"));
+    /// # Ok::<(), vk_monitor::ConfigError>(())
+    /// ```
+    pub fn trace_propagation_targets<S: Into<String>>(
+        mut self,
+        patterns: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.trace_propagation_targets = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// `MONITOR_TOKEN`.
     pub fn monitor_token(mut self, token: impl Into<String>) -> Self {
         self.monitor_token = Some(HiddenText(token.into()));
@@ -235,6 +282,19 @@ impl ConfigBuilder {
         let follow_incoming_sampling = self
             .follow_incoming_sampling
             .unwrap_or_else(|| env.bool("SENTRY_FOLLOW_INCOMING_SAMPLING", true));
+        let trace_propagation_targets = self
+            .trace_propagation_targets
+            .map(|patterns| patterns.join(","))
+            .or_else(|| env.text(TARGETS_VARIABLE))
+            .and_then(|value| {
+                env.check(
+                    TARGETS_VARIABLE,
+                    &value,
+                    TARGETS_EXPECTED,
+                    PropagationTargets::parse,
+                )
+            })
+            .unwrap_or_default();
         let health_show_details = self
             .health_show_details
             .unwrap_or_else(|| env.bool("HEALTH_SHOW_DETAILS", false));
@@ -277,6 +337,7 @@ impl ConfigBuilder {
         Ok(Config {
             sentry_dsn,
             traces_sample_rate,
+            traces_sampler: self.traces_sampler,
             profiles_sample_rate,
             release,
             enable_metrics,
@@ -287,6 +348,7 @@ impl ConfigBuilder {
             send_default_pii,
             debug,
             follow_incoming_sampling,
+            trace_propagation_targets,
             health_show_details,
             metrics_addr,
             monitor_token,
@@ -295,6 +357,7 @@ impl ConfigBuilder {
     }
 }
 
+const TARGETS_VARIABLE: &str = "SENTRY_TRACE_PROPAGATION_TARGETS";
 const TOKEN_EXPECTED: &str = "at least 16 visible ASCII characters (no spaces)";
 // The message above spells the minimum out.
 const _: () = assert!(MIN_TOKEN_LEN == 16);

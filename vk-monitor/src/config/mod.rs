@@ -7,14 +7,18 @@ mod env;
 mod error;
 #[cfg(feature = "tracing-subscriber")]
 mod logs;
+mod sampler;
 mod sentry_names;
 mod settings;
+mod targets;
 
 pub use builder::ConfigBuilder;
 pub use error::{ConfigError, InvalidVariable};
 #[cfg(feature = "tracing-subscriber")]
 pub use logs::{LogFormat, LogSettings};
+pub use sampler::{SamplingContext, TracesSampler};
 pub use settings::Config;
+pub use targets::PropagationTargets;
 
 #[cfg(test)]
 mod properties;

@@ -11,7 +11,7 @@ use super::*;
 use crate::admin::MonitorToken;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 16] = [
+const VARIABLES: [&str; 17] = [
     "SENTRY_DSN",
     "SENTRY_TRACES_SAMPLE_RATE",
     "SENTRY_PROFILES_SAMPLE_RATE",
@@ -25,6 +25,7 @@ const VARIABLES: [&str; 16] = [
     "SENTRY_SEND_DEFAULT_PII",
     "SENTRY_DEBUG",
     "SENTRY_FOLLOW_INCOMING_SAMPLING",
+    "SENTRY_TRACE_PROPAGATION_TARGETS",
     "HEALTH_SHOW_DETAILS",
     "METRICS_ADDR",
     "MONITOR_TOKEN",
@@ -105,6 +106,12 @@ fn hostile_value() -> impl Strategy<Value = String> {
         "http://k@host/1?x=\u{0}",
         "é",
         "\u{feff}",
+        "*",
+        "api.example.com, *.svc.cluster.local",
+        "[::1],10.0.0.5",
+        "https://api.example.com",
+        "a,,b",
+        "*.",
     ])
     .prop_map(str::to_owned);
     prop_oneof![
@@ -134,7 +141,9 @@ fn rejected(name: &str, value: &str) -> bool {
         return value.trim().is_empty() || !is_environment(value);
     }
     let value = value.trim();
-    if name == "METRICS_ADDR" {
+    if name == "SENTRY_TRACE_PROPAGATION_TARGETS" {
+        PropagationTargets::parse(value).is_none()
+    } else if name == "METRICS_ADDR" {
         value.parse::<SocketAddr>().is_err()
     } else if name == "SENTRY_DSN" {
         !value.is_empty() && value.parse::<Dsn>().is_err()

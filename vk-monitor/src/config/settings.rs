@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use sentry::types::Dsn;
 
+use super::{PropagationTargets, TracesSampler};
 use crate::admin::MonitorToken;
 
 /// vk-monitor's settings.
@@ -22,6 +23,7 @@ use crate::admin::MonitorToken;
 /// | `SENTRY_SEND_DEFAULT_PII` | false | let personal data reach Sentry |
 /// | `SENTRY_DEBUG` | false | the SDK's debug logging |
 /// | `SENTRY_FOLLOW_INCOMING_SAMPLING` | true | follow the sampling decision of an incoming `sentry-trace`/`traceparent` (false: continue its trace id, decide here; for a public edge) |
+/// | `SENTRY_TRACE_PROPAGATION_TARGETS` | `*`: every host | hosts outgoing requests carry the trace headers to, comma-separated; see [`PropagationTargets`] |
 /// | `HEALTH_SHOW_DETAILS` | false | failure details in the health endpoints |
 /// | `METRICS_ADDR` | unset: on the public port | a listener of its own for `/metrics`, detailed health and profiles |
 /// | `MONITOR_TOKEN` | unset: no token | bearer token those admin routes require (16+ visible ASCII characters) |
@@ -46,6 +48,8 @@ pub struct Config {
     pub sentry_dsn: Option<Dsn>,
     /// Share of transactions sent to Sentry.
     pub traces_sample_rate: f32,
+    /// Chooses the rate per trace in place of `traces_sample_rate`, when set (in code only).
+    pub traces_sampler: Option<TracesSampler>,
     /// Accepted and validated; the Rust SDK has no profiler.
     pub profiles_sample_rate: f32,
     /// The release; `None`: the application's `name@version`.
@@ -68,6 +72,8 @@ pub struct Config {
     /// Whether an incoming request's sampling decision is followed; `false`: its trace is
     /// continued but whether to sample it is decided here, as at the head of a trace.
     pub follow_incoming_sampling: bool,
+    /// The hosts outgoing requests carry the trace headers to.
+    pub trace_propagation_targets: PropagationTargets,
     /// Whether the health endpoints show failure details.
     pub health_show_details: bool,
     /// Where the admin routes are served; `None`: beside the application's routes.

@@ -378,3 +378,56 @@ fn a_malformed_dotenv_line_is_located_without_its_value() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn propagation_targets_are_read_set_in_code_and_named_when_invalid() {
+    let all = config(&[]).unwrap().trace_propagation_targets;
+    assert!(all.matches("any.host.example"), "every host by default");
+    let set = config(&[(
+        "SENTRY_TRACE_PROPAGATION_TARGETS",
+        "speech.internal,*.svc.cluster.local",
+    )])
+    .unwrap()
+    .trace_propagation_targets;
+    assert!(set.matches("speech.internal") && set.matches("a.svc.cluster.local"));
+    assert!(!set.matches("api.payments.example"));
+
+    let error = config(&[(
+        "SENTRY_TRACE_PROPAGATION_TARGETS",
+        "speech.internal,https://api.example",
+    )])
+    .unwrap_err();
+    assert_eq!(error.invalid.len(), 1);
+    let invalid = &error.invalid[0];
+    assert_eq!(
+        (invalid.name, invalid.value.as_str()),
+        (
+            "SENTRY_TRACE_PROPAGATION_TARGETS",
+            "speech.internal,https://api.example"
+        )
+    );
+    assert!(invalid.expected.contains("*.example.com"), "{error}");
+    let empty = config(&[("SENTRY_TRACE_PROPAGATION_TARGETS", "")]).unwrap_err();
+    assert_eq!(empty.invalid[0].name, "SENTRY_TRACE_PROPAGATION_TARGETS");
+
+    let in_code = Config::builder().trace_propagation_targets(["speech.internal"]);
+    let config_in_code = config_with(
+        in_code,
+        &[("SENTRY_TRACE_PROPAGATION_TARGETS", "bad/value")],
+    )
+    .unwrap();
+    assert!(
+        config_in_code
+            .trace_propagation_targets
+            .matches("speech.internal")
+    );
+    assert!(!config_in_code.trace_propagation_targets.matches("other"));
+    let bad_in_code = Config::builder().trace_propagation_targets(["a:80"]);
+    let error = config_with(bad_in_code, &[]).unwrap_err();
+    assert_eq!(
+        (error.invalid[0].name, error.invalid[0].value.as_str()),
+        ("SENTRY_TRACE_PROPAGATION_TARGETS", "a:80")
+    );
+    let none = Config::builder().trace_propagation_targets(Vec::<String>::new());
+    assert!(config_with(none, &[]).is_err(), "an empty list is refused");
+}

@@ -390,7 +390,7 @@ impl CallGuard {
         }
         if let Some(traced) = self.span.take() {
             traced.span.set_status(result.span_status());
-            traced.span.finish();
+            (*traced).finish();
         }
     }
 }

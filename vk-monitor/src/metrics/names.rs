@@ -19,6 +19,18 @@ pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 /// Gauge: HTTP requests being served, labels `method`, `route`.
 pub const HTTP_REQUESTS_IN_FLIGHT: &str = "http_requests_in_flight";
+/// Counter: outgoing HTTP requests made through [`client`](crate::client), labels `method`,
+/// `host`, `status` (the response's code, `error` for a transport failure, `cancelled` for a
+/// request dropped before its answer).
+pub const HTTP_CLIENT_REQUESTS_TOTAL: &str = "http_client_requests_total";
+/// Histogram (seconds): outgoing request duration to the response head, labels `method`,
+/// `host`, `status`.
+pub const HTTP_CLIENT_REQUEST_DURATION_SECONDS: &str = "http_client_request_duration_seconds";
+/// Gauge: outgoing HTTP requests sent and not yet answered, labels `method`, `host`.
+pub const HTTP_CLIENT_REQUESTS_IN_FLIGHT: &str = "http_client_requests_in_flight";
+/// Counter: outgoing HTTP requests that failed without a response, labels `method`, `host`,
+/// `kind` (`connect`, `timeout`, `body`, `other`).
+pub const HTTP_CLIENT_ERRORS_TOTAL: &str = "http_client_errors_total";
 /// Gauge: 1 when a health check's last run passed or warned, 0 when it failed; labels `check`,
 /// `kind`.
 pub const HEALTH_CHECK_UP: &str = "health_check_up";
@@ -54,6 +66,14 @@ pub(crate) const FUNCTION_CALLS_HELP: &str =
 pub(crate) const HTTP_REQUESTS_HELP: &str =
     "HTTP requests by method, matched route template and status code (499: client went away).";
 
+/// HELP of `http_client_requests_total`, rendered by this crate's own counters.
+pub(crate) const HTTP_CLIENT_REQUESTS_HELP: &str = "Outgoing HTTP requests by method, host and status: the response code, error (no response) or cancelled (dropped before the answer).";
+/// HELP of `http_client_errors_total`, rendered by this crate's own counters.
+pub(crate) const HTTP_CLIENT_ERRORS_HELP: &str = "Outgoing HTTP requests that failed without a response, by kind: connect, timeout, body or other.";
+/// HELP of `http_client_request_duration_seconds`, rendered by this crate's own histograms.
+pub(crate) const HTTP_CLIENT_REQUEST_DURATION_HELP: &str =
+    "Outgoing HTTP request duration in seconds, from sending the request to the response head.";
+
 /// HELP of `function_call_duration_seconds`, rendered by this crate's own histograms.
 pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
     "Duration of monitored function calls in seconds, by result.";
@@ -66,7 +86,8 @@ pub(crate) const HEALTH_CHECK_DURATION_HELP: &str = "Run time of health checks i
 
 /// Whether this crate records the family `name` itself (the call and request counters in its
 /// own counters, the rest through the `metrics` recorder): its
-/// label values come from code (call sites, route templates, statuses, check names), never
+/// label values come from code (call sites, route templates, statuses, check names) or are
+/// bounded where they are made (the hosts of outgoing calls), never
 /// from input, so the cardinality guard lets them through untouched. The `process_*` names
 /// are those `metrics_process::Collector::default()` records.
 pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
@@ -77,6 +98,9 @@ pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
             | FUNCTION_ERRORS_TOTAL
             | HTTP_REQUESTS_TOTAL
             | HTTP_REQUESTS_IN_FLIGHT
+            | HTTP_CLIENT_REQUESTS_TOTAL
+            | HTTP_CLIENT_REQUESTS_IN_FLIGHT
+            | HTTP_CLIENT_ERRORS_TOTAL
             | HEALTH_CHECK_UP
             | SENTRY_ENVELOPES_DROPPED_TOTAL
             | BUILD_INFO
@@ -109,6 +133,11 @@ pub(crate) fn describe() {
         HTTP_REQUESTS_IN_FLIGHT,
         Unit::Count,
         "HTTP requests received and not yet answered to the end."
+    );
+    describe_gauge!(
+        HTTP_CLIENT_REQUESTS_IN_FLIGHT,
+        Unit::Count,
+        "Outgoing HTTP requests sent and not yet answered."
     );
     describe_gauge!(
         HEALTH_CHECK_UP,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sentry::protocol::Event;
 use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
 
-use super::{panics, state, transport};
+use super::{events, panics, state, transport};
 use crate::config::Config;
 use crate::routes::ExcludedRoutes;
 
@@ -26,7 +26,10 @@ pub(crate) struct Filters {
 /// Starts the Sentry client when a DSN is configured. The options are built from validated
 /// values only: the SDK's setters panic on a malformed DSN or a rate outside 0..=1.
 pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<ClientInitGuard> {
-    let dsn = config.sentry_dsn.clone()?;
+    let Some(dsn) = config.sentry_dsn.clone() else {
+        state::set_tracing(None);
+        return None;
+    };
     let rate = if config.apm_enabled {
         config.traces_sample_rate
     } else {
@@ -42,11 +45,25 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
         .shutdown_timeout(FLUSH_TIMEOUT)
         .transport(transport::CountingTransportFactory)
         .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()))
-        .before_send(move |event| filters.keep(event));
-    options.dsn = Some(dsn);
+        .before_send(move |mut event| {
+            // An event the application captures itself, inside a traced call or request,
+            // belongs to its trace (and so is sent with the trace's sampling context).
+            if !event.contexts.contains_key("trace") {
+                events::link_to_current_trace(&mut event);
+            }
+            filters.keep(event)
+        });
+    options.dsn = Some(dsn.clone());
     options.default_integrations = false;
     options.integrations = panics::integrations();
     let guard = sentry::init(options);
+    state::set_tracing(Some(state::Tracing {
+        sampler: config.traces_sampler.clone(),
+        targets: config.trace_propagation_targets.clone(),
+        public_key: dsn.public_key().to_owned(),
+        release: release.to_owned(),
+        environment: config.environment.clone(),
+    }));
     state::activate(
         rate,
         config.send_default_pii,

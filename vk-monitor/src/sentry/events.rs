@@ -114,12 +114,17 @@ pub(crate) fn capture(
 /// Sends `event`, linked to `traced`'s trace, and counts it for the calls around.
 pub(crate) fn capture_in_trace(mut event: Event<'static>, traced: Option<&Traced>, hub: &Hub) {
     bound_text(&mut event);
-    if let Some(traced) = traced {
-        event
-            .contexts
-            .insert("trace".into(), traced.span.get_trace_context().into());
+    match traced {
+        Some(traced) => {
+            event
+                .contexts
+                .insert("trace".into(), traced.span.get_trace_context().into());
+            spans::sending(&traced.baggage, || hub.capture_event(event));
+        }
+        None => {
+            hub.capture_event(event);
+        }
     }
-    hub.capture_event(event);
     spans::count_report();
 }
 

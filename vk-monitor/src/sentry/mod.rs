@@ -3,11 +3,13 @@
 //! context the application adds. With no client running, every entry point costs one relaxed
 //! atomic load and touches nothing of the SDK.
 
+mod baggage;
 pub(crate) mod client;
 pub mod context;
 pub(crate) mod events;
 mod panics;
 pub(crate) mod request;
+mod sampling;
 pub(crate) mod spans;
 pub(crate) mod state;
 pub mod trace;

@@ -6,10 +6,15 @@
 //! so a call made inside another becomes its child without reading the SDK's scope. The same
 //! thread-local counts the error events captured on the thread, so that a call learns whether
 //! code it ran already reported its failure.
+//!
+//! Each span carries its trace's baggage (the dynamic sampling context and the members passed
+//! on). The transport asks here, on the thread that sends an envelope, which trace's baggage
+//! the envelope belongs to: the one being finished or captured for, else the current span's.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
@@ -17,27 +22,64 @@ use pin_project_lite::pin_project;
 use sentry::protocol::{SpanId, TraceContext, TraceId};
 use sentry::{TransactionContext, TransactionOrSpan};
 
-use super::state;
+use super::baggage::TraceBaggage;
+use super::sampling::{self, Candidate, Parent};
 
-/// A span being recorded.
+/// A span being recorded, with its trace's baggage.
 #[derive(Clone)]
 pub struct Traced {
     pub(crate) span: TransactionOrSpan,
+    pub(crate) baggage: Arc<TraceBaggage>,
 }
 
 impl Traced {
     /// The ids of the trace and of this span: what an exemplar links to.
     pub(crate) fn ids(&self) -> (TraceId, SpanId) {
-        match &self.span {
-            TransactionOrSpan::Transaction(transaction) => {
-                let context = transaction.get_trace_context();
-                (context.trace_id, context.span_id)
-            }
-            // A child's trace context is its transaction's: the span id is its own.
-            TransactionOrSpan::Span(span) => {
-                (span.get_trace_context().trace_id, span.get_span_id())
-            }
+        ids(&self.span)
+    }
+
+    /// Finishes the span; a transaction is sent with its trace's baggage.
+    pub(crate) fn finish(self) {
+        let Traced { span, baggage } = self;
+        sending(&baggage, || span.finish());
+    }
+}
+
+/// Runs `send` (which sends an envelope of `baggage`'s trace) with `baggage` as the one the
+/// transport finds.
+pub(crate) fn sending<R>(baggage: &Arc<TraceBaggage>, send: impl FnOnce() -> R) -> R {
+    let previous = SENDING.with(|sending| sending.borrow_mut().replace(Arc::clone(baggage)));
+    let result = send();
+    SENDING.with(|sending| *sending.borrow_mut() = previous);
+    result
+}
+
+/// The baggage of `trace_id` as this thread knows it: the trace an envelope is being sent
+/// for, else the current span's, if it is that trace's.
+pub(crate) fn baggage_of(trace_id: TraceId) -> Option<Arc<TraceBaggage>> {
+    let sending = SENDING
+        .try_with(|sending| sending.try_borrow().ok()?.clone())
+        .ok()
+        .flatten();
+    sending
+        .or_else(|| {
+            CURRENT
+                .try_with(|current| Some(current.try_borrow().ok()?.as_ref()?.baggage.clone()))
+                .ok()
+                .flatten()
+        })
+        .filter(|baggage| baggage.is_of(trace_id))
+}
+
+/// The ids of `span`'s trace and of `span` itself.
+pub(crate) fn ids(span: &TransactionOrSpan) -> (TraceId, SpanId) {
+    match span {
+        TransactionOrSpan::Transaction(transaction) => {
+            let context = transaction.get_trace_context();
+            (context.trace_id, context.span_id)
         }
+        // A child's trace context is its transaction's: the span id is its own.
+        TransactionOrSpan::Span(span) => (span.get_trace_context().trace_id, span.get_span_id()),
     }
 }
 
@@ -46,6 +88,8 @@ thread_local! {
     /// Error events captured on this thread so far: a call compares the count around the code
     /// it runs to learn whether a nested call already reported its failure.
     static REPORTED: Cell<u64> = const { Cell::new(0) };
+    /// The baggage of the trace an envelope is being finished or captured for.
+    static SENDING: RefCell<Option<Arc<TraceBaggage>>> = const { RefCell::new(None) };
 }
 
 fn reported() -> u64 {
@@ -62,19 +106,28 @@ pub(crate) fn count_report() {
 pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
     if let Some(parent) = current_traced() {
         let span = parent.span.start_child(op, description).into();
-        return Some(Traced { span });
+        return Some(Traced {
+            span,
+            baggage: parent.baggage,
+        });
     }
-    if !state::sample_new_trace() {
-        return None;
-    }
+    let candidate = Candidate {
+        name: description,
+        op,
+        route: None,
+    };
+    let sampled = sampling::decide(&candidate, &Parent::default())?;
     let mut context = TransactionContext::new(description, op);
     context.set_sampled(Some(true));
-    Some(start_transaction(context))
+    let baggage = sampling::trace_baggage(context.trace_id(), sampled, description, None);
+    Some(start_transaction(context, baggage))
 }
 
-pub(crate) fn start_transaction(context: TransactionContext) -> Traced {
+/// Starts a sampled transaction with its trace's baggage.
+pub(crate) fn start_transaction(context: TransactionContext, baggage: TraceBaggage) -> Traced {
     Traced {
         span: sentry::start_transaction(context).into(),
+        baggage: Arc::new(baggage),
     }
 }
 

@@ -1,14 +1,33 @@
 //! What the running Sentry client decided, kept where every call can read it for the price of
 //! a relaxed atomic load: whether a client runs, the sampling rate of new traces (the one copy
 //! of it; the SDK's sampler reads it here too), whether incoming sampling decisions are
-//! followed and whether personal data may be sent.
+//! followed and whether personal data may be sent; and, behind a lock read once per trace or
+//! outgoing request, what traces need beyond that: the sampler, the hosts the trace is
+//! propagated to, and what a trace started here puts in its dynamic sampling context.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::config::{PropagationTargets, TracesSampler};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
 static SEND_PII: AtomicBool = AtomicBool::new(false);
 static FOLLOW_INCOMING: AtomicBool = AtomicBool::new(true);
+/// `None`: no client started yet.
+static TRACING: RwLock<Option<Arc<Tracing>>> = RwLock::new(None);
+
+/// The running client's settings for traces.
+#[derive(Default)]
+pub(crate) struct Tracing {
+    /// Chooses the rate of new traces instead of [`traces_rate`].
+    pub(crate) sampler: Option<TracesSampler>,
+    pub(crate) targets: PropagationTargets,
+    /// The DSN's public key, the release and the environment: a new trace's DSC names them.
+    pub(crate) public_key: String,
+    pub(crate) release: String,
+    pub(crate) environment: String,
+}
 
 /// Called once a Sentry client runs: errors are captured from now on, and new traces are
 /// sampled at `traces_rate` (0 when tracing is off).
@@ -30,12 +49,6 @@ pub(crate) fn traces_rate() -> f32 {
     f32::from_bits(TRACES_RATE.load(Ordering::Relaxed))
 }
 
-/// Whether a trace that starts here is sampled in: a draw against [`traces_rate`].
-pub(crate) fn sample_new_trace() -> bool {
-    let rate = traces_rate();
-    rate > 0.0 && fastrand::f32() < rate
-}
-
 /// Whether a request's incoming sampling decision is followed
 /// (`SENTRY_FOLLOW_INCOMING_SAMPLING`), rather than decided here with the trace id continued.
 pub(crate) fn follow_incoming_sampling() -> bool {
@@ -45,4 +58,26 @@ pub(crate) fn follow_incoming_sampling() -> bool {
 /// Whether personal data may reach Sentry (`SENTRY_SEND_DEFAULT_PII`).
 pub(crate) fn send_pii() -> bool {
     SEND_PII.load(Ordering::Relaxed)
+}
+
+/// Sets what traces need beyond the rate; `None`: no client runs.
+pub(crate) fn set_tracing(tracing: Option<Tracing>) {
+    *TRACING.write().unwrap_or_else(PoisonError::into_inner) = tracing.map(Arc::new);
+}
+
+/// The running client's settings for traces.
+pub(crate) fn tracing() -> Option<Arc<Tracing>> {
+    TRACING
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Whether an outgoing request to `host` carries the trace; every host while no client runs.
+pub(crate) fn propagates_to(host: &str) -> bool {
+    TRACING
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .is_none_or(|tracing| tracing.targets.matches(host))
 }

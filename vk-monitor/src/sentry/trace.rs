@@ -1,17 +1,19 @@
 //! The trace monitored code runs in, for code of the application's own: the current Sentry
-//! span, and the headers that continue the trace in an outgoing request.
+//! span, the headers that continue the trace in an outgoing request, and the hosts those
+//! headers may be sent to.
 
 use sentry::TransactionOrSpan;
 
-use super::spans;
+use super::{spans, state};
 
-/// The span monitored code is running in on this thread, if any.
+/// The span monitored code is running in on this thread, if any: the innermost one.
 pub fn current_span() -> Option<TransactionOrSpan> {
     spans::current_traced().map(|traced| traced.span)
 }
 
-/// Headers that continue the current trace in an outgoing request: `sentry-trace` and W3C
-/// `traceparent`. Empty outside a traced call.
+/// Headers that continue the current trace in an outgoing request, with the innermost span
+/// monitored code runs in as the callee's parent: see [`propagation_headers_for`]. Empty
+/// outside a traced call.
 ///
 /// ```
 /// # fn send(_: &[(&str, String)]) {}
@@ -20,19 +22,51 @@ pub fn current_span() -> Option<TransactionOrSpan> {
 /// # assert!(headers.is_empty(), "no trace without a Sentry client");
 /// ```
 pub fn propagation_headers() -> Vec<(&'static str, String)> {
-    let Some(span) = current_span() else {
-        return Vec::new();
-    };
-    // Only sampled spans are ever current: the decision to pass on is "sampled".
-    let trace = span.get_trace_context();
-    vec![
-        (
-            "sentry-trace",
-            format!("{}-{}-1", trace.trace_id, trace.span_id),
-        ),
-        (
-            "traceparent",
-            format!("00-{}-{}-01", trace.trace_id, trace.span_id),
-        ),
-    ]
+    match current_span() {
+        Some(span) => propagation_headers_for(&span),
+        None => Vec::new(),
+    }
+}
+
+/// Headers that make `span` the parent of the callee of an outgoing request: `sentry-trace`
+/// and W3C `traceparent` naming `span`, sampled, and `baggage`: the trace's dynamic sampling
+/// context (frozen as it came in, or made here at the head of the trace), then the members of
+/// others the request that started the trace brought, unchanged.
+///
+/// Call it on the thread that runs the caller, with a span of the current trace (a child
+/// started for the outgoing request, or [`current_span`]): the baggage is the current
+/// trace's. A span of another trace gets no `baggage`.
+///
+/// ```
+/// # fn send(_: &[(&str, String)]) {}
+/// if let Some(parent) = vk_monitor::trace::current_span() {
+///     let span = parent.start_child("http.client", "GET https://speech.internal/v1/tts");
+///     let headers = vk_monitor::trace::propagation_headers_for(&span.clone().into());
+///     send(&headers);
+///     span.finish();
+/// }
+/// ```
+pub fn propagation_headers_for(span: &TransactionOrSpan) -> Vec<(&'static str, String)> {
+    // Only sampled spans are ever recorded: the decision passed on is "sampled".
+    let (trace_id, span_id) = spans::ids(span);
+    let mut headers = vec![
+        ("sentry-trace", format!("{trace_id}-{span_id}-1")),
+        ("traceparent", format!("00-{trace_id}-{span_id}-01")),
+    ];
+    if let Some(baggage) = spans::baggage_of(trace_id).and_then(|baggage| baggage.header()) {
+        headers.push(("baggage", baggage));
+    }
+    headers
+}
+
+/// Whether an outgoing request to `host` (a URL's host, without port) may carry the trace
+/// headers: the hosts set by `SENTRY_TRACE_PROPAGATION_TARGETS` (every host by default; see
+/// [`PropagationTargets`](crate::PropagationTargets)).
+///
+/// ```
+/// // Without a running monitor, the default: every host.
+/// assert!(vk_monitor::trace::propagates_to("api.example.com"));
+/// ```
+pub fn propagates_to(host: &str) -> bool {
+    state::propagates_to(host)
 }

@@ -1,12 +1,12 @@
 //! Sentry for HTTP requests: each request's own hub, whose events carry the request and its
 //! transaction name, and one `http.server` transaction per sampled request, named
-//! `METHOD /route/{template}`, continuing an incoming trace (`trace_headers.rs`), with request
-//! data sent by allow-list (`data.rs`).
+//! `METHOD /route/{template}`, continuing an incoming trace and its baggage
+//! (`trace_headers.rs`), with request data sent by allow-list (`data.rs`).
 //!
-//! The sampling decision comes first: nothing is traced with tracing off, whatever a client
-//! sends; with it on, the incoming decision is followed (unless
-//! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else a random draw. A request sampled out starts
-//! no transaction.
+//! The sampling decision comes first (`sentry/sampling.rs`): nothing is traced with tracing
+//! off, whatever a client sends; with it on, the incoming decision is followed (unless
+//! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else `sample_rand` against the sampler's rate. A
+//! request sampled out starts no transaction.
 
 mod data;
 mod trace_headers;
@@ -17,13 +17,14 @@ use http::{Method, Request};
 use sentry::protocol::{Event, Level, SpanStatus};
 use sentry::{Hub, TransactionContext};
 
+use super::sampling::{self, Candidate, Parent};
 use super::spans::{self, Traced};
 use super::{events, state};
 use crate::{method, status};
 pub(crate) use data::RequestInfo;
 #[cfg(feature = "tracing-subscriber")]
 pub(crate) use data::{FILTERED, names_a_secret, names_personal_data};
-use trace_headers::incoming_trace;
+use trace_headers::{incoming_baggage, incoming_trace};
 
 /// The request's own hub, so that scope changes in a handler (`vk_monitor::context`) stay in
 /// it. It starts from the process's scope, never from this thread's: code outside any request
@@ -50,20 +51,30 @@ pub(crate) fn hub(info: &Arc<RequestInfo>, route: &str) -> Arc<Hub> {
 
 /// A transaction for `request`, if it is sampled in.
 pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) -> Option<Traced> {
-    let rate = state::traces_rate();
-    if rate <= 0.0 {
+    if state::traces_rate() <= 0.0 {
         return None; // tracing is off: a client's `sampled` flag cannot turn it on
     }
     let incoming = incoming_trace(request.headers());
-    let decided = incoming
-        .as_ref()
-        .and_then(|trace| trace.sampled)
-        .filter(|_| state::follow_incoming_sampling());
-    let sampled = decided.unwrap_or_else(state::sample_new_trace);
-    if !sampled {
-        return None;
+    let parent_sampled = incoming.as_ref().and_then(|trace| trace.sampled);
+    if parent_sampled == Some(false) && state::follow_incoming_sampling() {
+        return None; // decided without reading the baggage
     }
+    let baggage = incoming_baggage(request.headers());
     let name = transaction_name(request.method(), route);
+    let parent = Parent {
+        sampled: parent_sampled,
+        // The caller's DSC belongs to the caller's trace: without one, it is not this trace's.
+        dsc: baggage
+            .as_ref()
+            .map(|b| &b.dsc)
+            .filter(|_| incoming.is_some()),
+    };
+    let candidate = Candidate {
+        name: &name,
+        op: "http.server",
+        route: Some(route),
+    };
+    let sampled = sampling::decide(&candidate, &parent)?;
     let mut context = match &incoming {
         Some(trace) => TransactionContext::new_with_details(
             &name,
@@ -75,7 +86,8 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) ->
         None => TransactionContext::new(&name, "http.server"),
     };
     context.set_sampled(Some(true));
-    let traced = spans::start_transaction(context);
+    let baggage = sampling::trace_baggage(context.trace_id(), sampled, &name, baggage);
+    let traced = spans::start_transaction(context, baggage);
     traced.span.set_request(info.to_protocol());
     Some(traced)
 }
@@ -104,10 +116,11 @@ pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub, error_repor
             .insert("http.status_code".into(), status.to_string());
         events::capture_in_trace(event, Some(&traced), hub);
     }
-    traced.span.finish();
+    traced.finish();
 }
 
-fn span_status(status: u16) -> SpanStatus {
+/// The span status a request answered with `status` ends with (incoming or outgoing).
+pub(crate) fn span_status(status: u16) -> SpanStatus {
     match status {
         100..=399 => SpanStatus::Ok,
         400 => SpanStatus::InvalidArgument,

@@ -1,10 +1,13 @@
-//! The incoming trace of a request: `sentry-trace`, else W3C `traceparent`, parsed strictly.
-//! A malformed, oversized or repeated header starts a fresh trace instead.
+//! The incoming trace of a request: `sentry-trace`, else W3C `traceparent`, parsed strictly
+//! (a malformed, oversized or repeated header starts a fresh trace instead); and its
+//! `baggage`, read within W3C limits (see `sentry/baggage.rs`).
 
 use std::str::FromStr;
 
 use http::HeaderMap;
 use sentry::protocol::{SpanId, TraceId};
+
+use crate::sentry::baggage::IncomingBaggage;
 
 /// Longer trace headers are malformed or hostile; they start a fresh trace.
 pub(super) const MAX_TRACE_HEADER: usize = 512;
@@ -33,6 +36,13 @@ pub(super) fn incoming_trace(headers: &HeaderMap) -> Option<IncomingTrace> {
     header("sentry-trace")
         .and_then(parse_sentry_trace)
         .or_else(|| header("traceparent").and_then(parse_traceparent))
+}
+
+/// The request's `baggage` headers, read as one list; `None` without any.
+pub(super) fn incoming_baggage(headers: &HeaderMap) -> Option<IncomingBaggage> {
+    let mut values = headers.get_all("baggage").iter().peekable();
+    values.peek()?;
+    Some(IncomingBaggage::parse(values.map(|value| value.as_bytes())))
 }
 
 /// `TRACE_ID-SPAN_ID[-SAMPLED]`, 32 and 16 lowercase hex digits.

@@ -6,10 +6,14 @@
 //! While Sentry asks us to wait (429) or cannot be reached, envelopes are dropped where they
 //! are produced, before they are queued or serialised (`pause.rs`): a Sentry outage costs the
 //! application an atomic load per envelope, not a connection attempt.
+//!
+//! Each envelope of a trace is sent with the trace's dynamic sampling context in its header
+//! (`trace_header.rs`).
 
 mod dropped;
 mod pause;
 mod sender;
+mod trace_header;
 
 use std::sync::Arc;
 

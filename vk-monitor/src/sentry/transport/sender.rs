@@ -10,6 +10,11 @@ use sentry::{Envelope, Transport, TransportOptions};
 
 use super::dropped::Dropped;
 use super::pause::{Category, Pauses, failure_backoff, retry_after};
+use super::trace_header;
+use crate::sentry::baggage::TraceBaggage;
+
+/// An envelope with its category, and its trace's baggage when it belongs to a traced call.
+type Queued = (Category, Envelope, Option<Arc<TraceBaggage>>);
 
 /// Envelopes waiting to be sent, at most.
 const QUEUE_CAPACITY: usize = 256;
@@ -56,8 +61,9 @@ impl Pending {
 }
 
 pub(super) struct SendingThread {
-    /// Envelopes with their category, worked out once by the producer.
-    queue: SyncSender<(Category, Envelope)>,
+    /// Envelopes with their category and baggage, worked out once by the producer (the
+    /// baggage is known on its thread only).
+    queue: SyncSender<Queued>,
     pending: Arc<Pending>,
     pauses: Arc<Pauses>,
 }
@@ -92,8 +98,9 @@ impl Transport for SendingThread {
             return;
         }
         self.pending.add();
+        let baggage = trace_header::baggage_of(&envelope);
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            self.queue.try_send((category, envelope))
+            self.queue.try_send((category, envelope, baggage))
         {
             self.pending.done();
             Dropped::QueueFull.count();
@@ -107,7 +114,7 @@ impl Transport for SendingThread {
 
 fn send_all(
     options: TransportOptions,
-    receiver: Receiver<(Category, Envelope)>,
+    receiver: Receiver<Queued>,
     pending: &Pending,
     pauses: &Pauses,
 ) {
@@ -124,7 +131,7 @@ fn send_all(
     let url = options.dsn.envelope_api_url().to_string();
     let auth = options.dsn.to_auth(Some(&options.user_agent)).to_string();
     let mut failures = 0u32;
-    while let Ok((category, envelope)) = receiver.recv() {
+    while let Ok((category, envelope, baggage)) = receiver.recv() {
         // Checked again: a pause may have begun while the envelope waited in the queue.
         let outcome = if let Some(reason) = pauses.active(category) {
             Err(reason)
@@ -133,6 +140,9 @@ fn send_all(
             match envelope.to_writer(&mut body) {
                 Err(_) => Err(Dropped::Rejected),
                 Ok(()) => runtime.block_on(async {
+                    if let Some(baggage) = &baggage {
+                        body = trace_header::with_trace(body, baggage);
+                    }
                     let request = client.post(&url).header("X-Sentry-Auth", &auth).body(body);
                     match request.send().await {
                         Err(_) => {
