@@ -56,7 +56,7 @@ pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<S
             rand: rand(),
         });
     }
-    let rate = match state::tracing().and_then(|tracing| tracing.sampler.clone()) {
+    let rate = match state::sampler() {
         Some(sampler) => sampler.rate(&SamplingContext {
             name: candidate.name,
             op: candidate.op,

@@ -14,6 +14,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
 static SEND_PII: AtomicBool = AtomicBool::new(false);
 static FOLLOW_INCOMING: AtomicBool = AtomicBool::new(true);
+/// Whether [`Tracing::sampler`] is set: a trace sampled by rate alone takes no lock.
+static HAS_SAMPLER: AtomicBool = AtomicBool::new(false);
 /// `None`: no client started yet.
 static TRACING: RwLock<Option<Arc<Tracing>>> = RwLock::new(None);
 
@@ -62,7 +64,17 @@ pub(crate) fn send_pii() -> bool {
 
 /// Sets what traces need beyond the rate; `None`: no client runs.
 pub(crate) fn set_tracing(tracing: Option<Tracing>) {
+    let has_sampler = tracing.as_ref().is_some_and(|t| t.sampler.is_some());
+    HAS_SAMPLER.store(has_sampler, Ordering::Relaxed);
     *TRACING.write().unwrap_or_else(PoisonError::into_inner) = tracing.map(Arc::new);
+}
+
+/// The configured sampler, if any.
+pub(crate) fn sampler() -> Option<TracesSampler> {
+    if !HAS_SAMPLER.load(Ordering::Relaxed) {
+        return None;
+    }
+    tracing().and_then(|tracing| tracing.sampler.clone())
 }
 
 /// The running client's settings for traces.
