@@ -5,13 +5,15 @@
 //! outgoing request, what traces need beyond that: the sampler, the hosts the trace is
 //! propagated to, and what a trace started here puts in its dynamic sampling context.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{PropagationTargets, TracesSampler};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
+/// [`TRACES_RATE`] as the decimal number it was written as, for comparing `sample_rand` with.
+static TRACES_RATE_DECIMAL: AtomicU64 = AtomicU64::new(0);
 static SEND_PII: AtomicBool = AtomicBool::new(false);
 static FOLLOW_INCOMING: AtomicBool = AtomicBool::new(true);
 /// Whether [`Tracing::sampler`] is set: a trace sampled by rate alone takes no lock.
@@ -35,6 +37,7 @@ pub(crate) struct Tracing {
 /// sampled at `traces_rate` (0 when tracing is off).
 pub(crate) fn activate(traces_rate: f32, send_pii: bool, follow_incoming: bool) {
     TRACES_RATE.store(traces_rate.to_bits(), Ordering::Relaxed);
+    TRACES_RATE_DECIMAL.store(decimal(traces_rate).to_bits(), Ordering::Relaxed);
     SEND_PII.store(send_pii, Ordering::Relaxed);
     FOLLOW_INCOMING.store(follow_incoming, Ordering::Relaxed);
     ACTIVE.store(true, Ordering::Release);
@@ -49,6 +52,17 @@ pub(crate) fn active() -> bool {
 /// The sampling rate for new traces; 0 when tracing is off.
 pub(crate) fn traces_rate() -> f32 {
     f32::from_bits(TRACES_RATE.load(Ordering::Relaxed))
+}
+
+/// [`traces_rate`] as the decimal number it was set as: 0.1, not 0.100000001490116.
+pub(crate) fn traces_rate_decimal() -> f64 {
+    f64::from_bits(TRACES_RATE_DECIMAL.load(Ordering::Relaxed))
+}
+
+/// `rate` as the decimal number it is written as: the number other services, which parse
+/// rates as 64-bit floats, compare `sample_rand` with.
+pub(crate) fn decimal(rate: f32) -> f64 {
+    rate.to_string().parse().unwrap_or(f64::from(rate))
 }
 
 /// Whether a request's incoming sampling decision is followed
