@@ -7,7 +7,7 @@ use std::time::Duration;
 use sentry::protocol::Event;
 use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
 
-use super::{panics, state, transport};
+use super::{panics, request, state, transport};
 use crate::config::Config;
 use crate::routes::ExcludedRoutes;
 
@@ -42,7 +42,11 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
         .shutdown_timeout(FLUSH_TIMEOUT)
         .transport(transport::CountingTransportFactory)
         .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()))
-        .before_send(move |event| filters.keep(event));
+        .before_send(move |mut event| {
+            // Described first: an excluded route's events are dropped by their transaction name.
+            request::describe(&mut event);
+            filters.keep(event)
+        });
     options.dsn = Some(dsn);
     options.default_integrations = false;
     options.integrations = panics::integrations();
