@@ -2,7 +2,8 @@
 //!
 //! `http_bench MODE ADDR` serves `GET /hello` and `GET /users/{id}` on ADDR with one tokio
 //! worker thread (named `bench-worker`), so that a load generator on the same machine has the
-//! other core. MODE is:
+//! other core; `HTTP_BENCH_WORKERS=N` runs N workers instead (all named `bench-worker`), to
+//! see what the layer costs when several cores serve the same route. MODE is:
 //!
 //! - `bare`: the routes alone;
 //! - `vk-monitor`: a monitor installed with `vk_monitor::Monitor::builder(..)` under this
@@ -36,6 +37,18 @@ const USAGE: &str = "usage: http_bench bare|vk-monitor|vk-monitor-sentry-0|vk-mo
 
 /// Where the `vk-monitor-sentry-*` modes send envelopes.
 const DSN_VAR: &str = "HTTP_BENCH_SENTRY_DSN";
+/// How many tokio worker threads serve; 1 when unset.
+const WORKERS_VAR: &str = "HTTP_BENCH_WORKERS";
+
+fn worker_threads() -> Result<usize, Box<dyn Error>> {
+    let Ok(value) = std::env::var(WORKERS_VAR) else {
+        return Ok(1);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(workers) if workers >= 1 => Ok(workers),
+        _ => Err(format!("invalid {WORKERS_VAR}={value:?}: expected a whole number >= 1").into()),
+    }
+}
 
 async fn hello() -> &'static str {
     "hello\n"
@@ -184,13 +197,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         .parse()
         .map_err(|err| format!("invalid ADDR: {err}; {USAGE}"))?;
 
-    // The worker is named so that its CPU time can be told from the Sentry transport thread's.
+    // The workers are named so that their CPU time can be told from the Sentry transport
+    // thread's.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(worker_threads()?)
         .thread_name("bench-worker")
         .enable_all()
         .build()?;
-    // Spawned, so that the accept loop runs on the one worker too, not on the main thread.
+    // Spawned, so that the accept loop runs on a worker too, not on the main thread.
     runtime.block_on(async move {
         tokio::spawn(async move { serve(mode, addr).await.map_err(|err| err.to_string()) })
             .await

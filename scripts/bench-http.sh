@@ -6,22 +6,29 @@
 # Usage: scripts/bench-http.sh [ROUNDS]
 #
 # For each round and mode, the bench server (examples/http_bench.rs, one tokio worker thread
-# named bench-worker) is started on a free loopback port, warmed up with wrk, then loaded with
-# `wrk -t1 -c$CONNECTIONS -d${DURATION}s http://127.0.0.1:PORT/users/42`. The server's CPU time
-# (utime + stime from /proc/PID/stat, all its threads) and its worker thread's
+# named bench-worker, or WORKERS of them) is started on a free loopback port, warmed up with wrk, then loaded with
+# `wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s http://127.0.0.1:PORT/users/42`. The server's
+# CPU time (utime + stime from /proc/PID/stat, all its threads) and its worker threads'
 # (/proc/PID/task/TID/stat) are read before and after the measured wrk run. Reported per mode:
 # requests per second (wrk's Requests/sec), server CPU µs per request (CPU seconds / requests
 # completed), the steadier of the two on a shared machine, and the worker thread's share of
-# it; the rest is other threads, such as the Sentry client's sending thread.
+# it; the rest is other threads, such as the Sentry client's sending thread. The summaries give
+# each mode's median, the paired median (per round: the mode minus the baseline of the same
+# round, which cancels the machine's drift between rounds) and the spread of those per-round
+# differences (lowest..highest).
 #
 # The vk-monitor-sentry-* modes send to a stand-in Sentry endpoint on loopback
 # (`http_bench receiver`), a separate process started once for the whole run and pinned with
 # wrk, so that its CPU is not counted as the server's. It counts the transactions it receives.
 #
 # Environment: ROUNDS (default 3), DURATION (s, default 10), WARMUP (s, default 2),
-# CONNECTIONS (default 32), PIN (default 1: server on cpu0, wrk and the receiver on cpu1, when
-# taskset exists), MODES (default "bare vk-monitor vk-monitor-sentry-0 vk-monitor-sentry-1
-# axum-prometheus"; bare is required), CARGO_TARGET_DIR (as for cargo).
+# CONNECTIONS (default 32), WORKERS (tokio worker threads of the server, default 1),
+# WRK_THREADS (default WORKERS), PIN (default 1: with one worker, server on cpu0, wrk and the
+# receiver on cpu1, when taskset exists; with more workers nothing is pinned, the server's
+# workers share every core with wrk), MODES (default "bare vk-monitor vk-monitor-sentry-0
+# vk-monitor-sentry-1 axum-prometheus"; bare is required), CARGO_TARGET_DIR (as for cargo),
+# HTTP_BENCH_BIN (a server binary to run instead of building one, such as a copy built from an
+# earlier commit).
 # Needs wrk (Debian package `wrk`) and curl. Loopback only.
 
 set -euo pipefail
@@ -30,6 +37,8 @@ ROUNDS=${1:-${ROUNDS:-3}}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-32}
+WORKERS=${WORKERS:-1}
+WRK_THREADS=${WRK_THREADS:-$WORKERS}
 PIN=${PIN:-1}
 PATH_UNDER_TEST=/users/42
 read -r -a MODES <<<"${MODES:-bare vk-monitor vk-monitor-sentry-0 vk-monitor-sentry-1 axum-prometheus}"
@@ -53,9 +62,12 @@ command -v curl >/dev/null || {
     exit 1
 }
 
-cargo build --release -p vk-monitor-examples --features bench-compare --example http_bench
-target_dir=${CARGO_TARGET_DIR:-target}
-BIN="$target_dir/release/examples/http_bench"
+if [[ -n ${HTTP_BENCH_BIN:-} ]]; then
+    BIN=$HTTP_BENCH_BIN # a server built before, such as one of an earlier commit
+else
+    cargo build --release -p vk-monitor-examples --features bench-compare --example http_bench
+    BIN="${CARGO_TARGET_DIR:-target}/release/examples/http_bench"
+fi
 [[ -x $BIN ]] || {
     echo "no server binary at $BIN" >&2
     exit 1
@@ -63,7 +75,7 @@ BIN="$target_dir/release/examples/http_bench"
 
 SERVER_PIN=()
 WRK_PIN=()
-if [[ $PIN == 1 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
+if [[ $PIN == 1 ]] && ((WORKERS == 1)) && command -v taskset >/dev/null && (($(nproc) >= 2)); then
     SERVER_PIN=(taskset -c 0)
     WRK_PIN=(taskset -c 1)
 fi
@@ -132,7 +144,7 @@ wait_listening() {
 # Starts the server in mode $1 on a free loopback port; sets SERVER_PID and SERVER_ADDR.
 start_server() {
     local log="$WORK/server-$1.log"
-    HTTP_BENCH_SENTRY_DSN=${RECEIVER_ADDR:+http://public@$RECEIVER_ADDR/1} \
+    HTTP_BENCH_SENTRY_DSN=${RECEIVER_ADDR:+http://public@$RECEIVER_ADDR/1} HTTP_BENCH_WORKERS=$WORKERS \
         "${SERVER_PIN[@]}" "$BIN" "$1" 127.0.0.1:0 >"$log" 2>&1 &
     SERVER_PID=$!
     SERVER_ADDR=$(wait_listening "$SERVER_PID" "$log") || exit 1
@@ -153,7 +165,13 @@ stop_server() {
 }
 
 run_wrk() {
-    "${WRK_PIN[@]}" wrk -t1 -c"$CONNECTIONS" -d"$1"s "http://$SERVER_ADDR$PATH_UNDER_TEST"
+    "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$1"s "http://$SERVER_ADDR$PATH_UNDER_TEST"
+}
+
+# The lowest and highest of the arguments, as LOW..HIGH.
+spread() {
+    printf '%s\n' "$@" | sort -g | awk 'NR == 1 { low = $1 } { high = $1 }
+        END { printf "%+.2f..%+.2f", low, high }'
 }
 
 median() {
@@ -168,7 +186,7 @@ echo
 echo "machine: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)," \
     "kernel $(uname -r), CLK_TCK $CLK_TCK"
 echo "load: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $ROUNDS rounds, warm-up ${WARMUP}s," \
-    "${DURATION}s, -t1 -c$CONNECTIONS, GET $PATH_UNDER_TEST;" \
+    "${DURATION}s, -t$WRK_THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $WORKERS server worker(s);" \
     "pinning: ${SERVER_PIN[*]:-none}${WRK_PIN[*]:+ (server) / ${WRK_PIN[*]} (wrk)}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -243,8 +261,8 @@ echo "median of each round's comparison with bare in the same round, which cance
 echo "between rounds:"
 echo
 echo "| mode | req/s | CPU µs/request | throughput vs bare | added CPU µs/request" \
-    "| paired throughput | paired added CPU µs |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+    "| paired throughput | paired added CPU µs | spread of added CPU µs |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 # shellcheck disable=SC2086
 bare_rps=$(median ${RPS[bare]})
 # shellcheck disable=SC2086
@@ -264,8 +282,9 @@ for mode in "${MODES[@]}"; do
     done
     awk -v m="$mode" -v r="$m_rps" -v u="$m_us" -v br="$bare_rps" -v bu="$bare_us" \
         -v pr="$(median "${ratios[@]}")" -v pu="$(median "${added[@]}")" \
-        'BEGIN { printf "| %s | %.0f | %.2f | %.2f× | %+.2f | %.2f× | %+.2f |\n",
-            m, r, u, r / br, u - bu, pr, pu }'
+        -v sp="$(spread "${added[@]}")" \
+        'BEGIN { printf "| %s | %.0f | %.2f | %.2f× | %+.2f | %.2f× | %+.2f | %s |\n",
+            m, r, u, r / br, u - bu, pr, pu, sp }'
 done
 
 # The Sentry modes against our layer without Sentry, the cost the Sentry targets are about.
@@ -275,8 +294,9 @@ if ((${#SENTRY_MODES[@]})) && [[ " ${MODES[*]} " == *" vk-monitor "* ]]; then
     echo "the median of each round's difference with vk-monitor in the same round):"
     echo
     echo "| mode | CPU µs/request | worker µs/request | added CPU µs (medians / paired)" \
-        "| added worker µs (medians / paired) | Sentry transactions/request |"
-    echo "|---|---:|---:|---:|---:|---:|"
+        "| added worker µs (medians / paired) | spread of added worker µs" \
+        "| Sentry transactions/request |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     # shellcheck disable=SC2086
     base_us=$(median ${US[vk-monitor]})
     # shellcheck disable=SC2086
@@ -298,7 +318,8 @@ if ((${#SENTRY_MODES[@]})) && [[ " ${MODES[*]} " == *" vk-monitor "* ]]; then
         sent=$([[ -n ${SENT[$mode]:-} ]] && median ${SENT[$mode]} || echo -)
         awk -v m="$mode" -v u="$m_us" -v w="$m_worker" -v bu="$base_us" -v bw="$base_worker" \
             -v pu="$(median "${added[@]}")" -v pw="$(median "${added_worker[@]}")" -v s="$sent" \
-            'BEGIN { printf "| %s | %.2f | %.2f | %+.2f / %+.2f | %+.2f / %+.2f | %s |\n",
-                m, u, w, u - bu, pu, w - bw, pw, s }'
+            -v sp="$(spread "${added_worker[@]}")" \
+            'BEGIN { printf "| %s | %.2f | %.2f | %+.2f / %+.2f | %+.2f / %+.2f | %s | %s |\n",
+                m, u, w, u - bu, pu, w - bw, pw, sp, s }'
     done
 fi

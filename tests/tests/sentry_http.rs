@@ -214,6 +214,18 @@ async fn requests_become_transactions_with_their_spans_and_one_event_per_failure
         "a 5xx already reported by its handler is not captured twice"
     );
     assert_eq!(in_trace(continued), 0);
+    // Events get their request's data and transaction name when they are sent, those captured
+    // outside the handler's polls too: the layer's own 5xx event (as the response ends) and
+    // the panic event (in the panic hook).
+    for (name, path) in [("GET /broken", "/broken"), ("GET /crashes", "/crashes")] {
+        let described: Vec<_> = events
+            .iter()
+            .filter(|event| event.transaction.as_deref() == Some(name))
+            .collect();
+        assert_eq!(described.len(), 1, "{name}: {events:?}");
+        let url = described[0].request.as_ref().and_then(|r| r.url.as_ref());
+        assert_eq!(url.map(|url| url.path()), Some(path), "{name}");
+    }
 
     let crashed = named("GET /crashes");
     assert_eq!(

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use http::Request;
 use quanta::Instant;
 
-use super::handles::{MethodHandles, method_handles};
+use super::handles::{MethodHandles, route_handles};
 use crate::sentry::request::{self, RequestInfo};
 use crate::sentry::spans::{self, Traced};
 use crate::sentry::state;
@@ -34,20 +34,21 @@ pub(super) struct RequestTracker {
     /// `Content-Length` is written, without asking for its end.
     body_remaining: Option<u64>,
     /// What the request's log line names, when requests are logged.
-    log: Option<Box<RequestLog>>,
+    log: Option<RequestLog>,
 }
 
 /// The method and route template of a request that is logged when it ends.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // never made without `tracing`
 struct RequestLog {
     method: &'static str,
-    route: String,
+    route: &'static str,
 }
 
-/// The request's own hub, its transaction when it is sampled in, and whether an error event
-/// was captured while serving it.
+/// The request's own hub, what its events are described with, its transaction when it is
+/// sampled in, and whether an error event was captured while serving it.
 struct RequestSentry {
     hub: Arc<sentry::Hub>,
+    info: Arc<RequestInfo>,
     transaction: Option<Traced>,
     /// Error events captured while the handler ran.
     reported: AtomicU32,
@@ -65,13 +66,15 @@ impl RequestTracker {
         excluded: bool,
         log: bool,
     ) -> Self {
-        let handles = metrics_on.then(|| method_handles(route, request.method()));
+        let route = route_handles(route);
+        let handles = metrics_on.then(|| route.method(request.method()));
         if let Some(handles) = handles {
             handles.in_flight.enter();
         }
+        let route = route.name();
         let sentry = sentry_on.then(|| {
             let info = Arc::new(RequestInfo::capture(request, route, state::send_pii()));
-            let hub = request::hub(&info, route);
+            let hub = request::hub();
             let transaction = if excluded {
                 None
             } else {
@@ -79,6 +82,7 @@ impl RequestTracker {
             };
             Box::new(RequestSentry {
                 hub,
+                info,
                 transaction,
                 reported: AtomicU32::new(0),
             })
@@ -91,20 +95,19 @@ impl RequestTracker {
             head: request.method() == http::Method::HEAD,
             body_pending: false,
             body_remaining: None,
-            log: log.then(|| {
-                Box::new(RequestLog {
-                    method: crate::method::method_name(request.method()),
-                    route: route.to_owned(),
-                })
+            log: log.then(|| RequestLog {
+                method: crate::method::method_name(request.method()),
+                route,
             }),
         }
     }
 
     /// Runs `f` (a poll of the handler) on the request's hub, inside its transaction: the
-    /// handler's spans become children, its events carry the request's scope.
+    /// handler's spans become children, its events carry the request's scope and data.
     pub(super) fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         match self.sentry.as_deref() {
             Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
+                let _request = request::enter(&sentry.info);
                 let _entered =
                     spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.reported));
                 f()
@@ -191,12 +194,13 @@ impl Drop for RequestTracker {
         if let Some(sentry) = self.sentry.take()
             && let RequestSentry {
                 hub,
+                info,
                 transaction: Some(transaction),
                 reported,
             } = *sentry
         {
             let reported = reported.load(Ordering::Relaxed) > 0;
-            request::finish(transaction, self.status, &hub, reported);
+            request::finish(transaction, self.status, &hub, &info, reported);
         }
     }
 }
@@ -211,7 +215,7 @@ fn log_request(
 ) {
     // Microsecond precision is what a reader can use.
     let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
-    let (method, route) = (log.method, log.route.as_str());
+    let (method, route) = (log.method, log.route);
     let failed = crate::status::is_failure(status) || status == CLIENT_CLOSED_STATUS;
     match (trace_id, failed) {
         (Some(trace_id), false) => ::tracing::info!(

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{PoisonError, RwLock};
 
-type Entries<K, V> = HashMap<K, &'static V, BuildHasherDefault<Fnv>>;
+type Entries<K, V> = HashMap<K, &'static V, FnvBuild>;
+
+/// Builds the [`Fnv`] hasher the caches use, for maps of label values kept elsewhere.
+pub(crate) type FnvBuild = BuildHasherDefault<Fnv>;
 
 pub(crate) struct HandleCache<K, V: 'static> {
     entries: RwLock<Option<Entries<K, V>>>,
@@ -16,7 +19,7 @@ pub(crate) struct HandleCache<K, V: 'static> {
 /// FNV-1a. The keys are label values the application chose (route templates, statuses, error
 /// kinds), never a client's raw input, so a flooding-resistant hash buys nothing here, and
 /// SipHash would be most of a lookup's cost on every request.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {

@@ -20,7 +20,7 @@ mod scrape;
 
 pub use cardinality::DEFAULT_MAX_SERIES;
 pub use format::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE};
-pub(crate) use handle_cache::HandleCache;
+pub(crate) use handle_cache::{FnvBuild, HandleCache};
 pub(crate) use histogram::Histogram;
 pub(crate) use in_flight::InFlight;
 pub use recording::DEFAULT_BUCKETS;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sentry::protocol::Event;
 use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
 
-use super::{events, panics, state, transport};
+use super::{events, panics, request, state, transport};
 use crate::config::Config;
 use crate::routes::ExcludedRoutes;
 
@@ -46,6 +46,8 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
         .transport(transport::CountingTransportFactory)
         .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()))
         .before_send(move |mut event| {
+            // Described first: an excluded route's events are dropped by their transaction name.
+            request::describe(&mut event);
             // An event the application captures itself, inside a traced call or request,
             // belongs to its trace (and so is sent with the trace's sampling context).
             events::link_to_current_trace_unless_linked(&mut event);

@@ -4,13 +4,15 @@
 //! `SENTRY_SEND_DEFAULT_PII` every header, the raw path and the query are sent, but never a
 //! credential. Every value is bounded in size.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use http::{HeaderName, HeaderValue, Method, Request, Uri};
+use sentry::protocol::Url;
 
 /// Headers sent without personal data allowed: they describe the request's form, never who
 /// sent it or what it proves.
-const HARMLESS_HEADERS: &[&str] = &[
+pub(super) const HARMLESS_HEADERS: &[&str] = &[
     "accept",
     "accept-encoding",
     "accept-language",
@@ -59,35 +61,38 @@ pub(super) const TRUNCATED: &str = "…";
 #[derive(Clone, Debug)]
 pub(crate) struct RequestInfo {
     method: Method,
-    route: String,
+    route: &'static str,
     uri: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     send_pii: bool,
 }
 
 impl RequestInfo {
-    pub(crate) fn capture<B>(request: &Request<B>, route: &str, send_pii: bool) -> Self {
+    /// `route`: the template the request matched (or the unmatched label), as the HTTP layer
+    /// keeps it for the life of the process.
+    pub(crate) fn capture<B>(request: &Request<B>, route: &'static str, send_pii: bool) -> Self {
         let headers = request
             .headers()
             .iter()
             .filter_map(|(name, value)| {
-                let credential = is_credential(name.as_str());
                 if send_pii {
-                    let value = if credential {
+                    let value = if is_credential(name) {
                         HeaderValue::from_static(FILTERED)
                     } else {
                         value.clone()
                     };
                     Some((name.clone(), value))
                 } else {
-                    let harmless = HARMLESS_HEADERS.contains(&name.as_str()) && !credential;
+                    // No harmless header is a credential (a test holds the two lists apart), so
+                    // the common case costs a few comparisons, not the secret-name search.
+                    let harmless = HARMLESS_HEADERS.contains(&name.as_str());
                     harmless.then(|| (name.clone(), value.clone()))
                 }
             })
             .collect();
         RequestInfo {
             method: request.method().clone(),
-            route: route.to_owned(),
+            route,
             uri: request.uri().clone(),
             headers,
             send_pii,
@@ -96,6 +101,11 @@ impl RequestInfo {
 
     pub(crate) fn method(&self) -> &Method {
         &self.method
+    }
+
+    /// The route template the request matched, or the unmatched label.
+    pub(crate) fn route(&self) -> &'static str {
+        self.route
     }
 
     /// The request as Sentry's protocol has it.
@@ -115,16 +125,11 @@ impl RequestInfo {
             .and_then(|(_, value)| value.to_str().ok())
             .or_else(|| self.uri.host())
             .unwrap_or("localhost");
-        let path = if self.send_pii {
-            self.uri.path().to_owned()
-        } else if self.route.starts_with('/') {
-            self.route.clone()
+        let url = if self.send_pii {
+            parse_url(host, self.uri.path())
         } else {
-            format!("/{}", self.route) // `<unmatched>`
+            route_url(host, self.route)
         };
-        let url = format!("http://{}{}", bounded(host), bounded(&path))
-            .parse()
-            .ok();
         sentry::protocol::Request {
             url,
             method: Some(bounded(self.method.as_str())),
@@ -139,18 +144,57 @@ impl RequestInfo {
     }
 }
 
+/// `http://HOST/PATH`, each cut to its bound.
+fn parse_url(host: &str, path: &str) -> Option<Url> {
+    format!("http://{}{}", bounded(host), bounded(path))
+        .parse()
+        .ok()
+}
+
+thread_local! {
+    /// Per route template, the URL this thread made last for it and the host it was for.
+    static ROUTE_URLS: RefCell<HashMap<&'static str, (String, Option<Url>)>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The URL of a request for `route` on `host`, without personal data. It is the same for most
+/// requests of a route, and parsing it is the costliest part of a request's data, so each
+/// thread keeps the last one per route (as many as the application has route templates).
+fn route_url(host: &str, route: &'static str) -> Option<Url> {
+    let parse = || match route.starts_with('/') {
+        true => parse_url(host, route),
+        false => parse_url(host, &format!("/{route}")), // `<unmatched>`
+    };
+    if host.len() > MAX_REQUEST_VALUE {
+        return parse(); // not kept: a client chose it
+    }
+    let kept = ROUTE_URLS.try_with(|urls| {
+        let mut urls = urls.try_borrow_mut().ok()?;
+        if let Some((known, url)) = urls.get(route)
+            && known == host
+        {
+            return Some(url.clone());
+        }
+        let url = parse();
+        urls.insert(route, (host.to_owned(), url.clone()));
+        Some(url)
+    });
+    kept.ok().flatten().unwrap_or_else(parse)
+}
+
 /// What Sentry gets to know about `request`, matched to `route`.
 #[cfg(test)]
 pub(super) fn request_data<B>(
     request: &Request<B>,
-    route: &str,
+    route: &'static str,
     send_pii: bool,
 ) -> sentry::protocol::Request {
     RequestInfo::capture(request, route, send_pii).to_protocol()
 }
 
-fn is_credential(name: &str) -> bool {
-    CREDENTIAL_HEADERS.contains(&name) || names_a_secret(name)
+pub(super) fn is_credential(name: &HeaderName) -> bool {
+    let name = name.as_str(); // always lowercase
+    CREDENTIAL_HEADERS.contains(&name) || SECRET_PARAMETERS.iter().any(|s| name.contains(s))
 }
 
 /// Words that name personal data when a field (of a log event) is named after one, as a whole

@@ -1,5 +1,6 @@
-//! Sentry for HTTP requests: each request's own hub, whose events carry the request and its
-//! transaction name, and one `http.server` transaction per sampled request, named
+//! Sentry for HTTP requests: each request's own hub; the request being served on a thread,
+//! whose data and transaction name its events get when they are sent (nothing is built for a
+//! request without events); and one `http.server` transaction per sampled request, named
 //! `METHOD /route/{template}`, continuing an incoming trace and its baggage
 //! (`trace_headers.rs`), with request data sent by allow-list (`data.rs`).
 //!
@@ -11,6 +12,7 @@
 mod data;
 mod trace_headers;
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use http::{Method, Request};
@@ -29,24 +31,53 @@ use trace_headers::{incoming_baggage, incoming_trace};
 /// The request's own hub, so that scope changes in a handler (`vk_monitor::context`) stay in
 /// it. It starts from the process's scope, never from this thread's: code outside any request
 /// (a spawned task, a streaming body) may have set a user or tags there, which no later
-/// request may inherit. Its events carry the request's data and transaction name, by which
-/// the events of excluded routes are dropped.
-pub(crate) fn hub(info: &Arc<RequestInfo>, route: &str) -> Arc<Hub> {
-    let hub = Arc::new(Hub::new_from_top(Hub::main()));
-    let info = Arc::clone(info);
-    let name = transaction_name(info.method(), route);
-    hub.configure_scope(|scope| {
-        scope.add_event_processor(move |mut event| {
-            if event.request.is_none() {
-                event.request = Some(info.to_protocol());
-            }
-            if event.transaction.is_none() {
-                event.transaction = Some(name.clone());
-            }
-            Some(event)
-        });
-    });
-    hub
+/// request may inherit. It is left as it starts, with no processor of its own: what the
+/// request's events are described with is found through [`enter`] when one is sent.
+pub(crate) fn hub() -> Arc<Hub> {
+    Arc::new(Hub::new_from_top(Hub::main()))
+}
+
+thread_local! {
+    /// The request being served on this thread, while its handler is polled or it ends.
+    static CURRENT: Cell<Option<Arc<RequestInfo>>> = const { Cell::new(None) };
+}
+
+/// While alive, events captured on this thread are the request's: the client's `before_send`
+/// ([`describe`]) gives them its request data and transaction name. Nothing is built for a
+/// request that sends no event, which is most of them.
+pub(crate) struct InRequest {
+    previous: Option<Arc<RequestInfo>>,
+}
+
+/// Makes `info` the request of this thread's events until the guard is dropped.
+pub(crate) fn enter(info: &Arc<RequestInfo>) -> InRequest {
+    InRequest {
+        previous: CURRENT.with(|current| current.replace(Some(Arc::clone(info)))),
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // `try_with`: a guard may drop while the thread's locals are torn down.
+        let _ = CURRENT.try_with(|current| current.set(previous));
+    }
+}
+
+/// Gives an event captured while a request is served on this thread its request data and
+/// transaction name, unless it has its own. Called by the client's `before_send`, in a panic
+/// hook too: it never panics.
+pub(crate) fn describe(event: &mut Event<'static>) {
+    let Ok(Some(info)) = CURRENT.try_with(Cell::take) else {
+        return;
+    };
+    if event.request.is_none() {
+        event.request = Some(info.to_protocol());
+    }
+    if event.transaction.is_none() {
+        event.transaction = Some(transaction_name(info.method(), info.route()));
+    }
+    let _ = CURRENT.try_with(|current| current.set(Some(info)));
 }
 
 /// A transaction for `request`, if it is sampled in.
@@ -99,8 +130,14 @@ fn transaction_name(method: &Method, route: &str) -> String {
 }
 
 /// Ends the request's transaction with its status; a 5xx answer that produced no error event
-/// is captured as one.
-pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub, error_reported: bool) {
+/// is captured as one, described with the request (`info`).
+pub(crate) fn finish(
+    traced: Traced,
+    status: u16,
+    hub: &sentry::Hub,
+    info: &Arc<RequestInfo>,
+    error_reported: bool,
+) {
     traced.span.set_status(span_status(status));
     traced
         .span
@@ -114,6 +151,7 @@ pub(crate) fn finish(traced: Traced, status: u16, hub: &sentry::Hub, error_repor
         event
             .tags
             .insert("http.status_code".into(), status.to_string());
+        let _request = enter(info);
         events::capture_in_trace(event, Some(&traced), hub);
     }
     traced.finish();

@@ -226,3 +226,79 @@ fn only_harmless_request_data_is_sent_by_default_and_credentials_never() {
         assert!(!sent.contains(secret), "{secret} reached Sentry");
     }
 }
+
+#[test]
+fn events_are_described_with_the_request_served_on_their_thread_only() {
+    use std::sync::Arc;
+
+    use sentry::protocol::Event;
+
+    use super::{describe, enter};
+
+    let request = |path: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("host", "pod:3000")
+            .body(())
+            .unwrap()
+    };
+    let outer = Arc::new(RequestInfo::capture(
+        &request("/calls/7"),
+        "/calls/{id}",
+        false,
+    ));
+    let inner = Arc::new(RequestInfo::capture(
+        &request("/users/1"),
+        "/users/{id}",
+        false,
+    ));
+    let described = || {
+        let mut event = Event::new();
+        describe(&mut event);
+        let url = event.request.and_then(|request| request.url);
+        (event.transaction, url.map(|url| url.to_string()))
+    };
+
+    assert_eq!(described(), (None, None), "outside a request");
+    {
+        let _outer = enter(&outer);
+        let in_outer = (
+            Some("POST /calls/{id}".to_owned()),
+            Some("http://pod:3000/calls/%7Bid%7D".to_owned()),
+        );
+        assert_eq!(described(), in_outer);
+        {
+            let _inner = enter(&inner);
+            assert_eq!(described().0.as_deref(), Some("POST /users/{id}"));
+        }
+        assert_eq!(described(), in_outer, "the outer request again");
+
+        let mut named = Event::new();
+        named.transaction = Some("own name".into());
+        describe(&mut named);
+        assert_eq!(named.transaction.as_deref(), Some("own name"));
+        assert!(named.request.is_some());
+    }
+    assert_eq!(described(), (None, None), "the request has ended");
+    // Another thread never sees this thread's request.
+    let _outer = enter(&outer);
+    let elsewhere = std::thread::spawn(move || {
+        let mut event = Event::new();
+        describe(&mut event);
+        event.transaction
+    });
+    assert_eq!(elsewhere.join().unwrap(), None);
+}
+
+#[test]
+fn no_harmless_header_is_a_credential() {
+    // Without personal data allowed, a header is sent when it is on the harmless list alone.
+    for &name in HARMLESS_HEADERS {
+        let header = http::HeaderName::from_static(name);
+        assert!(!is_credential(&header), "{name}");
+    }
+    assert!(is_credential(&http::HeaderName::from_static(
+        "x-auth-token"
+    )));
+}
