@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use metrics::{Counter, SharedString};
-use quanta::Instant;
+use quanta::Clock;
 use sentry::protocol::{Event, SpanStatus};
 
 use super::body::{InBody, in_body};
@@ -69,6 +69,7 @@ impl CallResult {
 /// kinds of the error counter.
 struct SiteHandles {
     function: SharedString,
+    clock: &'static Clock,
     in_flight: &'static InFlight,
     calls: [&'static CallCounter; 4],
 }
@@ -142,7 +143,7 @@ impl CallSite {
             handles.in_flight.enter();
             ActiveCall {
                 handles,
-                start: Instant::now(),
+                start: handles.clock.raw(),
             }
         });
         let span = if sentry_on {
@@ -195,6 +196,7 @@ impl CallSite {
         }
         SiteHandles {
             function,
+            clock: clock(),
             in_flight,
             calls,
         }
@@ -241,9 +243,17 @@ impl CallSite {
     }
 }
 
+/// The clock calls are timed with: the TSC where there is one, read raw at both ends and
+/// scaled once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(Clock::new)
+}
+
 struct ActiveCall {
     handles: &'static SiteHandles,
-    start: Instant,
+    /// A raw reading of `handles.clock`.
+    start: u64,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -356,7 +366,7 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.span, self.outcome) {
-            call.record(self.site, CallResult::Ok, call.start.elapsed());
+            call.record(self.site, CallResult::Ok, call.elapsed());
         } else if self.call.is_some() || self.span.is_some() {
             self.record_unusual();
         }
@@ -379,7 +389,7 @@ impl CallGuard {
             None => (self.early_exit, None),
         };
         if let Some(call) = &self.call {
-            let elapsed = call.start.elapsed();
+            let elapsed = call.elapsed();
             match self.span.as_deref() {
                 Some(traced) => call.record_traced(self.site, result, elapsed, traced.ids()),
                 None => call.record(self.site, result, elapsed),
@@ -396,6 +406,12 @@ impl CallGuard {
 }
 
 impl ActiveCall {
+    #[inline]
+    fn elapsed(&self) -> Duration {
+        let clock = self.handles.clock;
+        clock.delta(self.start, clock.raw())
+    }
+
     #[inline]
     fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
         self.handles.calls[result as usize].increment();
