@@ -1,13 +1,15 @@
-//! In-flight counts kept as entries and exits in per-thread cells (see `shard`), and published
-//! to their gauges when metrics are rendered.
+//! In-flight counts kept in per-thread cells (see `shard`), and published to their gauges
+//! when metrics are rendered.
 //!
 //! A gauge handle of the Prometheus recorder updates an `f64` with a compare-and-swap loop and
 //! bumps a generation counter; doing that twice per call was a fifth of the cost of a monitored
 //! call. An integer add into the thread's own cell is enough, and the gauge only needs to be
-//! right when it is read: entries minus exits, summed over every thread (a call may enter on
-//! one thread and exit on another). Exits are read first, so every exit read has its entry
-//! read after it, and the count never goes below zero.
-
+//! right when it is read: each thread's cell holds its entries minus its exits, and the
+//! gauge is their sum. A cell is read in one load, so a call that enters and exits on one
+//! thread (every sync call) is counted as it was at some moment of the render, and the gauge
+//! never exceeds the calls that can be in flight at once. An async call may enter on one
+//! thread and exit on another: while it moves during a render it can be missed or counted
+//! once too often for that render (never below zero); at rest every count is exact.
 use std::sync::{Mutex, PoisonError};
 
 use metrics::Gauge;
@@ -17,11 +19,8 @@ use super::shard::{self, Cells, Folding};
 /// Every in-flight count, with the gauge it is published to.
 static REGISTERED: Mutex<Vec<&'static InFlight>> = Mutex::new(Vec::new());
 
-const ENTERED: usize = 0;
-const EXITED: usize = 1;
-
 pub(crate) struct InFlight {
-    /// Entries, then exits.
+    /// Entries minus exits, wrapping.
     cells: Cells,
     gauge: Gauge,
 }
@@ -31,7 +30,7 @@ impl InFlight {
     /// the process, like the series they feed; there is one per call site or route and method.
     pub(crate) fn register(gauge: Gauge) -> &'static InFlight {
         let in_flight: &'static InFlight = Box::leak(Box::new(InFlight {
-            cells: Cells::new(2),
+            cells: Cells::new(1),
             gauge,
         }));
         REGISTERED
@@ -43,19 +42,19 @@ impl InFlight {
 
     #[inline]
     pub(crate) fn enter(&self) {
-        self.cells.add(ENTERED, 1);
+        self.cells.add(0, 1);
     }
 
     #[inline]
     pub(crate) fn exit(&self) {
-        self.cells.add(EXITED, 1);
+        // Minus one: the count wraps, and the sum over threads wraps back.
+        self.cells.add(0, u64::MAX);
     }
 
     /// Calls entered and not yet exited.
     fn count(&self, arenas: &Folding) -> u64 {
-        let exited = self.cells.read_one(arenas, EXITED);
-        let entered = self.cells.read_one(arenas, ENTERED);
-        entered.saturating_sub(exited)
+        let net = self.cells.read_one(arenas, 0) as i64;
+        net.max(0) as u64
     }
 }
 

@@ -253,7 +253,7 @@ impl Cells {
     /// word of a wide sum) are summed wrapping.
     ///
     /// Loads acquire: a count read includes every store its writer made before that one, on
-    /// this cell and others (an in-flight exit read implies its entry is read after it).
+    /// this cell and others (a histogram's bucket count read implies its sum).
     pub(crate) fn read(self, arenas: &Folding, out: &mut [u64]) {
         let out = &mut out[..self.len as usize];
         out.fill(0);
