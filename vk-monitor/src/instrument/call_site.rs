@@ -215,7 +215,18 @@ impl CallSite {
         ]
     }
 
+    #[inline]
     fn duration(&self, handles: &SiteHandles, result: CallResult) -> &'static Histogram {
+        match self.durations[result as usize].get() {
+            Some(histogram) => histogram,
+            None => self.register_duration(handles, result),
+        }
+    }
+
+    /// The first call that ends with `result`: out of line, so the others stay small.
+    #[cold]
+    #[inline(never)]
+    fn register_duration(&self, handles: &SiteHandles, result: CallResult) -> &'static Histogram {
         self.durations[result as usize].get_or_init(|| {
             histogram::register(
                 FUNCTION_CALL_DURATION_SECONDS,
