@@ -1,6 +1,6 @@
 //! The metric handles of requests, made once per route, method and status and kept for the
-//! life of the process: the steady state reads two maps under shared locks and touches a few
-//! atomics, with no registry lookup.
+//! life of the process: the steady state reads two maps under shared locks and adds to the
+//! worker thread's own copy of a few counts, with no registry lookup.
 
 use std::sync::OnceLock;
 
