@@ -252,7 +252,8 @@ fn sync_monitored_async(a: u64, b: u64) -> u64 {
 /// loop on one thread. The `Instant` pair shows how the clock alone scales.
 fn two_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("threads");
-    let cases: [(&str, &[fn(u64, u64) -> u64]); 7] = [
+    type Case = (&'static str, &'static [fn(u64, u64) -> u64]);
+    let cases: [Case; 7] = [
         ("instant_pair_1", &[instant_pair::add]),
         ("instant_pair_2", &[instant_pair::add, instant_pair::add]),
         ("monitored_1", &[monitored::add]),
