@@ -10,9 +10,9 @@
 //! a cell over every arena. The cells of one series are adjacent in an arena, so a call touches
 //! few lines, and a series costs 8 bytes per cell per arena instead of a padded line.
 //!
-//! Exactness. A cell of an arena only ever grows, and only its owner writes it, so a render sees
-//! each count as it was at some moment, never torn, never decreasing from one render to the
-//! next. A thread that exits gives its arena back to a free list, counts included, and the next
+//! Exactness. Only its owner writes a cell of an arena, and a counter's cell only ever grows
+//! (an in-flight cell goes up and down), so a render sees each count as it was at some moment,
+//! never torn, and a counter never decreasing from one render to the next. A thread that exits gives its arena back to a free list, counts included, and the next
 //! thread to record takes it over and adds on: the counts are never moved, so none is lost or
 //! counted twice, and the mutex of the free list orders the last store of one owner before the
 //! first load of the next. A thread's arena stays its own until it exits.
@@ -21,8 +21,8 @@
 //! chunk table of 32 KiB plus the 64 KiB chunks of cells its thread touched. Threads beyond
 //! that number (a large blocking pool) record into one shared arena with atomic adds, correct
 //! under any number of writers, and contended only among themselves. A series of `n` cells
-//! costs `8 x n` bytes in each arena that recorded it. At most 16,777,216 cells exist (about
-//! 900,000 histogram series, far past what a process can render); series made past that record
+//! costs `8 x n` bytes in each arena that recorded it. At most 16,777,216 cells exist (nearly a
+//! million histogram series, far past what a process can render); series made past that record
 //! nothing, and the first one says so on stderr.
 
 use std::cell::Cell;
