@@ -1,7 +1,8 @@
 //! Rendering `/metrics` for a large service: 10,000 `http_request_duration_seconds` series
 //! (25 routes × 400 statuses, one method), each with its `http_requests_total` series, made
 //! by real requests through the HTTP layer with every request traced, so that every series
-//! carries exemplars as in a service traced at rate 1.
+//! carries exemplars as in a service traced at rate 1. Four threads send the requests, so
+//! that a render sums four threads' copies of every count.
 //!
 //! Group `render`: the exposition as text 0.0.4 (`Exporter::render`) and as OpenMetrics
 //! (`Exporter::render_openmetrics`), and the whole gzipped OpenMetrics response body as
@@ -53,30 +54,42 @@ fn install() -> Monitor {
         .expect("install the monitor")
 }
 
-/// One request per route and status through the real layer: 10,000 series of each family.
+/// Threads that each send one request per route and status: each records into its own copy of
+/// the counts (twice the cores can have one), and a render sums every copy.
+const THREADS: usize = 4;
+
+/// One request per route and status through the real layer, from each of `THREADS` threads:
+/// 10,000 series of each family.
 fn populate(monitor: &Monitor) {
     let mut app = Router::new();
     for route in 0..ROUTES {
         app = app.route(&format!("/r{route}/{{status}}"), get(answer));
     }
-    let mut app = app.layer(monitor.layer());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        for route in 0..ROUTES {
-            for status in STATUSES {
-                let request = Request::get(format!("/r{route}/{status}"))
-                    .body(Body::empty())
-                    .expect("a request");
-                poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut app, cx))
-                    .await
-                    .expect("the router is always ready");
-                let response = app.call(request).await.expect("infallible");
-                // The request is recorded when its body ends.
-                let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
-            }
+    let app = app.layer(monitor.layer());
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            let mut app = app.clone();
+            scope.spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    for route in 0..ROUTES {
+                        for status in STATUSES {
+                            let request = Request::get(format!("/r{route}/{status}"))
+                                .body(Body::empty())
+                                .expect("a request");
+                            poll_fn(|cx| Service::<Request<Body>>::poll_ready(&mut app, cx))
+                                .await
+                                .expect("the router is always ready");
+                            let response = app.call(request).await.expect("infallible");
+                            // The request is recorded when its body ends.
+                            let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+                        }
+                    }
+                });
+            });
         }
     });
 }

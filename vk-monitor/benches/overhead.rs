@@ -11,6 +11,9 @@
 //! admitted label set up first, and `guarded_overflow` for a label set the guard refuses
 //! (its metric is at its limit), which is recorded in the overflow series.
 //!
+//! `threads` runs the sync and async monitored fns on two threads at once, calling one site
+//! or one site each, against one thread: what sharing a site across cores costs.
+//!
 //! The last group measures `#[monitored]` again with a Sentry client running and every call
 //! sampled out (a DSN on a loopback port nobody listens on, `traces_sample_rate` 0). Starting
 //! the client is process-wide and cannot be undone, so that group runs after all the others
@@ -25,8 +28,9 @@
 
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::Barrier;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
@@ -82,6 +86,13 @@ mod monitored {
 
     #[monitored]
     pub async fn add_async(a: u64, b: u64) -> u64 {
+        a + b
+    }
+
+    /// A second site, for two threads that each call their own.
+    #[monitored]
+    #[inline(never)]
+    pub fn add_other(a: u64, b: u64) -> u64 {
         a + b
     }
 }
@@ -204,6 +215,65 @@ fn counter_macro(c: &mut Criterion) {
     group.finish();
 }
 
+/// Calls `f(1, 2)` `iters` times on each of `fns.len()` threads at once (thread `i` calls
+/// `fns[i]`), started together; the time the slowest thread took. Per iteration, that is the
+/// time of one call on each thread while the others call too.
+fn on_threads(iters: u64, fns: &[fn(u64, u64) -> u64]) -> Duration {
+    let start = Barrier::new(fns.len());
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = fns
+            .iter()
+            .map(|&f| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    let began = Instant::now();
+                    for _ in 0..iters {
+                        black_box(f(black_box(1), black_box(2)));
+                    }
+                    began.elapsed()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn sync_monitored_async(a: u64, b: u64) -> u64 {
+    poll_once(monitored::add_async(a, b))
+}
+
+/// Two threads at once, each on a core of its own when the machine has two: the same
+/// monitored fn on both (`same_site`), or one fn each (`different_sites`), against the same
+/// loop on one thread. The `Instant` pair shows how the clock alone scales.
+fn two_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("threads");
+    type Case = (&'static str, &'static [fn(u64, u64) -> u64]);
+    let cases: [Case; 7] = [
+        ("instant_pair_1", &[instant_pair::add]),
+        ("instant_pair_2", &[instant_pair::add, instant_pair::add]),
+        ("monitored_1", &[monitored::add]),
+        ("monitored_same_site_2", &[monitored::add, monitored::add]),
+        (
+            "monitored_different_sites_2",
+            &[monitored::add, monitored::add_other],
+        ),
+        ("async_monitored_1", &[sync_monitored_async]),
+        (
+            "async_monitored_same_site_2",
+            &[sync_monitored_async, sync_monitored_async],
+        ),
+    ];
+    for (name, fns) in cases {
+        group.bench_function(name, |b| b.iter_custom(|iters| on_threads(iters, fns)));
+    }
+    group.finish();
+}
+
 /// `#[monitored]` with a `fmt` subscriber at `info` installed (writing to nowhere): the
 /// call's `tracing` span is then created and entered on every call. Without a subscriber (the
 /// groups above) it costs a load and a branch.
@@ -279,6 +349,7 @@ criterion_group!(
     sync_fn,
     async_fn,
     counter_macro,
+    two_threads,
     with_fmt_subscriber,
     sentry_sampled_out_fns
 );

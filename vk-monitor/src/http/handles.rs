@@ -1,8 +1,9 @@
 //! The metric handles of requests, made once per route, method and status and kept for the
 //! life of the process. The steady state takes no lock and writes nothing shared: each thread
 //! finds a route in a map of its own (filled from the shared one on its first request for the
-//! route), and a route's first statuses sit in slots read with one load; only later statuses
-//! go through a map under a shared lock. No registry lookup either way.
+//! route), a route's first statuses sit in slots read with one load (only later statuses go
+//! through a map under a shared lock), and the counts go to the thread's own copy of the
+//! cells. No registry lookup either way.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -5,18 +5,19 @@
 //! Through the recorder, these series were most of what it renders: with 10,000 of them its
 //! render (a snapshot that clones and hashes every key, then formats every label) took longer
 //! than all our histograms together, and an exemplar had to be matched to its sample line by
-//! label text. Here a series is an atomic count and an exemplar slot, made once per call site
-//! or route and status, and its labels are formatted once.
+//! label text. Here a series is a count (a cell in each recording thread's copy, see `shard`)
+//! and an exemplar slot, made once per call site or route and status, and its labels are
+//! formatted once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::exemplar::{Exemplar, Slot, TraceIds, label_text};
 use super::format::{self, Format, push_u64};
+use super::shard::{self, Cells};
 
 /// One counter series.
 pub(crate) struct Counter {
-    value: AtomicU64,
+    value: Cells,
     /// The latest traced increment: its exemplar.
     exemplar: Slot,
 }
@@ -24,7 +25,7 @@ pub(crate) struct Counter {
 impl Counter {
     #[inline]
     pub(crate) fn increment(&self) {
-        self.value.fetch_add(1, Ordering::Relaxed);
+        self.value.add(0, 1);
     }
 
     /// Counts a traced call, and keeps it as the series' exemplar.
@@ -35,7 +36,7 @@ impl Counter {
 
     #[cfg(test)]
     pub(crate) fn get(&self) -> u64 {
-        self.value.load(Ordering::Relaxed)
+        self.value.read_one(&shard::folding(), 0)
     }
 }
 
@@ -62,7 +63,7 @@ pub(crate) fn register(
     labels: &[(&str, &str)],
 ) -> &'static Counter {
     let counter: &'static Counter = Box::leak(Box::new(Counter {
-        value: AtomicU64::new(0),
+        value: Cells::new(1),
         exemplar: Slot::new(),
     }));
     let series = Series {
@@ -84,6 +85,7 @@ pub(crate) fn register(
 /// Appends every family in `format`: in OpenMetrics, named without `_total` in its metadata,
 /// and each series with its exemplar.
 pub(crate) fn render(out: &mut String, format: Format) {
+    let arenas = shard::folding();
     let families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
     for family in families.iter() {
         let name = family.name;
@@ -102,7 +104,7 @@ pub(crate) fn render(out: &mut String, format: Format) {
             for part in [name, "{", &series.labels, "} "] {
                 out.push_str(part);
             }
-            push_u64(out, series.counter.value.load(Ordering::Relaxed));
+            push_u64(out, series.counter.value.read_one(&arenas, 0));
             if format == Format::OpenMetrics
                 && let Some(exemplar) = series.counter.exemplar.load()
             {

@@ -3,37 +3,36 @@
 //!
 //! The recorder's histograms keep every raw sample until the next upkeep: an append to a
 //! shared buffer per call, and memory that grows with the call rate between upkeeps, which
-//! made a monitored call's cost swing by half under load. Here a sample is two relaxed
-//! integer adds (its bucket and the sum in nanoseconds) into counters made once per series,
-//! and memory never grows.
+//! made a monitored call's cost swing by half under load. Here a sample is two integer adds
+//! (its bucket and the sum in nanoseconds) into the recording thread's own copy of the
+//! series' cells (see `shard`), summed over every thread's copy at render, and memory never
+//! grows.
 //!
 //! The sum must not wrap: 2^64 ns is 584 years, which 10,000 concurrent long requests (SSE
 //! streams) add up in 21 days, and a wrapped `_sum` looks like a counter reset to Prometheus.
-//! The add that wraps the 64-bit sum sees it in the value `fetch_add` returns and counts the
-//! wrap in a second counter, off the common path; render reads both as one 128-bit sum, which
-//! lasts 10^22 years at 10^14 ns per second. A single sample saturates at 584 years.
+//! The add that wraps a copy's 64-bit sum sees it in the value it added to and counts the
+//! wrap in the copy's high word, off the common path; render reads each copy as one 128-bit
+//! sum, which lasts 10^22 years at 10^14 ns per second. A single sample saturates at 584 years.
 //!
 //! A traced call also leaves its exemplar in its bucket's slot. The slots of a series are made
 //! by its first traced call, so a series that is never traced holds one empty pointer for them.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::exemplar::{Exemplar, Slot, TraceIds, label_text};
 use super::format::{self, Format, push_u64};
 use super::recording::buckets_for;
+use super::shard::{self, Cells, Folding};
 
 /// One histogram series: cumulative counts are derived at render time.
 pub(crate) struct Histogram {
     bounds_nanos: Box<[u64]>,
-    /// One per bound, plus the overflow bucket (`+Inf`).
-    buckets: Box<[AtomicU64]>,
-    /// The sum of every sample in nanoseconds, modulo 2^64.
-    sum_nanos: AtomicU64,
-    /// How many times `sum_nanos` wrapped: the high 64 bits of the sum.
-    sum_wraps: AtomicU64,
+    /// One count per bound, plus the overflow bucket (`+Inf`); then the sum of every sample
+    /// in nanoseconds as a 128-bit count: its low word, then its high word.
+    cells: Cells,
     /// One per bucket, made by the first traced call.
     exemplars: OnceLock<Box<[Slot]>>,
 }
@@ -44,16 +43,22 @@ impl Histogram {
             .iter()
             .map(|b| (b * 1e9).round() as u64)
             .collect();
-        let buckets = (0..=bounds_nanos.len())
-            .map(|_| AtomicU64::new(0))
-            .collect();
+        let cells = Cells::new(bounds_nanos.len() + 3);
         Histogram {
             bounds_nanos,
-            buckets,
-            sum_nanos: AtomicU64::new(0),
-            sum_wraps: AtomicU64::new(0),
+            cells,
             exemplars: OnceLock::new(),
         }
+    }
+
+    /// Buckets, the overflow one included.
+    fn buckets(&self) -> usize {
+        self.bounds_nanos.len() + 1
+    }
+
+    /// The cell of the sum's low word.
+    fn sum_cell(&self) -> usize {
+        self.buckets()
     }
 
     #[inline]
@@ -66,7 +71,7 @@ impl Histogram {
         let index = self.add(duration);
         let slots = self
             .exemplars
-            .get_or_init(|| self.buckets.iter().map(|_| Slot::new()).collect());
+            .get_or_init(|| (0..self.buckets()).map(|_| Slot::new()).collect());
         if let Some(slot) = slots.get(index) {
             slot.store(Exemplar::now(ids, duration.as_secs_f64()));
         }
@@ -76,30 +81,34 @@ impl Histogram {
     #[inline]
     fn add(&self, duration: Duration) -> usize {
         let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-        // `le` is inclusive: the first bound at or above the value.
-        let index = self.bounds_nanos.partition_point(|&bound| bound < nanos);
-        self.buckets[index].fetch_add(1, Ordering::Relaxed);
-        let before = self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        if before.checked_add(nanos).is_none() {
-            self.count_wrap();
-        }
+        // `le` is inclusive: the first bound at or above the value. A scan from the smallest
+        // bound, not a binary search: most samples of a series land in its first buckets,
+        // where the scan stops after a compare or two whose branch the CPU predicts, while a
+        // binary search pays every one of its dependent steps on every sample.
+        let index = self
+            .bounds_nanos
+            .iter()
+            .position(|&bound| nanos <= bound)
+            .unwrap_or(self.bounds_nanos.len());
+        let cells = self.cells.local();
+        // The sum first: a render that counts this sample (it reads the counts first) then
+        // finds it in the sum too.
+        cells.add_wide(self.sum_cell(), nanos);
+        cells.add(index, 1);
         index
     }
 
-    /// Exactly one add wraps the sum each time, and only that add sees it wrap.
-    #[cold]
-    #[inline(never)]
-    fn count_wrap(&self) {
-        // Release: a reader that sees this wrap counted also sees the add that wrapped.
-        self.sum_wraps.fetch_add(1, Ordering::Release);
+    /// The count of each bucket, not cumulative, into `out`.
+    fn counts(&self, arenas: &Folding, out: &mut Vec<u64>) {
+        out.resize(self.buckets() + 2, 0);
+        self.cells.read(arenas, out);
+        out.truncate(self.buckets());
     }
 
-    /// The sum in nanoseconds. Never more than the true sum; less by 2^64 only while the add
-    /// that wrapped it has not yet counted the wrap, for a few instructions.
-    fn sum_nanos(&self) -> u128 {
-        let wraps = self.sum_wraps.load(Ordering::Acquire);
-        let low = self.sum_nanos.load(Ordering::Relaxed);
-        (u128::from(wraps) << 64) + u128::from(low)
+    /// The sum in nanoseconds. Never more than the true sum; less by 2^64 only while an add
+    /// that wrapped a copy's low word has not yet counted the wrap, for a few instructions.
+    fn sum_nanos(&self, arenas: &Folding) -> u128 {
+        self.cells.read_wide(arenas, self.sum_cell())
     }
 
     /// The latest exemplar of bucket `index`, if a traced call landed there.
@@ -162,10 +171,12 @@ static LAST_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Appends every family in `format`: in OpenMetrics, with the unit and each bucket's exemplar.
 pub(crate) fn render(out: &mut String, format: Format) {
+    let arenas = shard::folding();
     let mut families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
     let start = out.len();
     out.reserve(LAST_LEN.load(Ordering::Relaxed));
     let openmetrics = format == Format::OpenMetrics;
+    let mut counts = Vec::new();
     for family in families.iter_mut() {
         let name = family.name;
         out.push_str("# HELP ");
@@ -179,10 +190,13 @@ pub(crate) fn render(out: &mut String, format: Format) {
         for series in &mut family.series {
             let histogram = series.histogram;
             let exemplars = openmetrics && histogram.exemplars.get().is_some();
+            // Counts before the sum: every sample counted is in the sum read after.
+            histogram.counts(&arenas, &mut counts);
+            let sum_nanos = histogram.sum_nanos(&arenas);
             let mut cumulative = 0;
             let les = family.bounds.iter().map(|le| &**le).chain(["+Inf"]);
-            for (index, (bucket, le)) in histogram.buckets.iter().zip(les).enumerate() {
-                cumulative += bucket.load(Ordering::Relaxed);
+            for (index, (count, le)) in counts.iter().zip(les).enumerate() {
+                cumulative += count;
                 out.push_str(name);
                 out.push_str("_bucket{");
                 out.push_str(&series.labels);
@@ -195,7 +209,7 @@ pub(crate) fn render(out: &mut String, format: Format) {
                 }
                 out.push('\n');
             }
-            series.rendered_sum = series.rendered_sum.max(histogram.sum_nanos());
+            series.rendered_sum = series.rendered_sum.max(sum_nanos);
             let sum = series.rendered_sum as f64 / 1e9;
             let labels = &series.labels;
             let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
@@ -217,13 +231,11 @@ mod tests {
         for millis in [0, 1, 2, 10, 11, 500] {
             histogram.record(Duration::from_millis(millis));
         }
-        let counts: Vec<u64> = histogram
-            .buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
+        let arenas = shard::folding();
+        let mut counts = Vec::new();
+        histogram.counts(&arenas, &mut counts);
         assert_eq!(counts, [2, 2, 1, 1], "le is inclusive; 500 ms overflows");
-        assert_eq!(histogram.sum_nanos.load(Ordering::Relaxed), 524_000_000);
+        assert_eq!(histogram.sum_nanos(&arenas), 524_000_000);
     }
 
     /// The `_sum` of the series `name{case="..."}` in a fresh render.
@@ -277,14 +289,16 @@ mod tests {
         let before = rendered_sum(name);
         // What a racing render sees: the add has wrapped the low word, the wrap is not counted.
         // A millisecond, so the change shows in an f64 of 1.8e10 seconds.
-        histogram.sum_nanos.fetch_add(1_000_000, Ordering::Relaxed);
+        let low = histogram.sum_cell();
+        histogram.cells.add(low, 1_000_000);
         assert_eq!(
             rendered_sum(name),
             before,
             "no decrease while the wrap is in flight"
         );
-        histogram.count_wrap();
-        assert_eq!(histogram.sum_nanos(), u128::from(u64::MAX) + 1_000_000 - 5);
+        histogram.cells.add(low + 1, 1);
+        let sum = histogram.sum_nanos(&shard::folding());
+        assert_eq!(sum, u128::from(u64::MAX) + 1_000_000 - 5);
         assert!(rendered_sum(name) > before);
     }
 

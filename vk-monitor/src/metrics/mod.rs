@@ -1,8 +1,8 @@
 //! Prometheus metrics: the exporter (the process's `metrics` recorder and `GET /metrics`), the
 //! cardinality guard in front of it, the recorder state call sites read, this crate's
-//! fixed-bucket histograms, exemplars and in-flight counts, the cache of per-label handles,
-//! the exposition formats and their negotiation, and the names of every metric this crate
-//! emits.
+//! fixed-bucket histograms, counters, exemplars and in-flight counts, the per-thread cells
+//! they count in, the cache of per-label handles, the exposition formats and their
+//! negotiation, and the names of every metric this crate emits.
 
 mod cardinality;
 pub(crate) mod counter;
@@ -17,6 +17,7 @@ pub mod names;
 mod openmetrics;
 mod recording;
 mod scrape;
+mod shard;
 
 pub use cardinality::DEFAULT_MAX_SERIES;
 pub use format::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE};
