@@ -1,5 +1,6 @@
 //! The trace headers monitored code sends on, checked against what the real transport delivers
-//! to a loopback receiver: inside a nested call they name the innermost span.
+//! to a loopback receiver: inside a nested call they name the innermost span, and the baggage
+//! is the DSC the head of the trace made; the propagation targets set on the monitor apply.
 
 use std::time::Duration;
 
@@ -32,9 +33,18 @@ fn headers_inside_a_nested_call_name_the_innermost_span() {
                 .sentry_dsn(receiver.dsn.clone())
                 .traces_sample_rate(1.0)
                 .enable_metrics(false)
+                .trace_propagation_targets(["speech.internal", "*.svc.test"])
         })
         .install()
         .unwrap();
+    for (host, allowed) in [
+        ("speech.internal", true),
+        ("tts.default.svc.test", true),
+        ("svc.test", false),
+        ("api.payments.example", false),
+    ] {
+        assert_eq!(vk_monitor::trace::propagates_to(host), allowed, "{host}");
+    }
     let headers = runtime.block_on(async { tokio::spawn(outer()).await.unwrap() });
     assert!(monitor.flush(Duration::from_secs(5)));
 

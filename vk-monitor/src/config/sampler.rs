@@ -16,9 +16,10 @@ pub struct SamplingContext<'a> {
     pub op: &'a str,
     /// The route template of a request (`/calls/{id}`); `None` for a monitored call.
     pub route: Option<&'a str>,
-    /// The sampling decision of the caller that sent the trace, when it sent one. Only seen
-    /// when `SENTRY_FOLLOW_INCOMING_SAMPLING` is off: otherwise that decision is followed
-    /// and the sampler is not asked.
+    /// The sampling decision of the caller that sent the trace, when it sent one. Seen only
+    /// with `SENTRY_FOLLOW_INCOMING_SAMPLING` off: otherwise a caller's decision is followed
+    /// and the sampler is not asked (it is asked when the caller continued a trace without
+    /// deciding, with `None` here).
     pub parent_sampled: Option<bool>,
 }
 

@@ -431,3 +431,44 @@ fn propagation_targets_are_read_set_in_code_and_named_when_invalid() {
     let none = Config::builder().trace_propagation_targets(Vec::<String>::new());
     assert!(config_with(none, &[]).is_err(), "an empty list is refused");
 }
+
+#[test]
+fn a_traces_sampler_is_kept_and_its_rates_bounded() {
+    let config = config_with(
+        Config::builder().traces_sampler(|context| match (context.route, context.op) {
+            (Some("/checkout"), _) => 1.0,
+            (Some("/static"), _) => -3.0,
+            (Some("/nan"), _) => f32::NAN,
+            (Some("/panics"), _) => panic!("a broken sampler"),
+            (None, "task") => 7.0,
+            _ => 0.25,
+        }),
+        &[],
+    )
+    .unwrap();
+    let sampler = config.traces_sampler.clone().expect("kept");
+    let rate = |route: Option<&str>, op: &str| {
+        sampler.rate(&SamplingContext {
+            name: "GET /x",
+            op,
+            route,
+            parent_sampled: None,
+        })
+    };
+    assert_eq!(rate(Some("/checkout"), "http.server"), 1.0);
+    assert_eq!(rate(Some("/static"), "http.server"), 0.0);
+    assert_eq!(rate(Some("/nan"), "http.server"), 0.0);
+    assert_eq!(
+        rate(Some("/panics"), "http.server"),
+        0.0,
+        "a panic is rate 0"
+    );
+    assert_eq!(rate(None, "task"), 1.0);
+    assert_eq!(rate(Some("/other"), "http.server"), 0.25);
+    assert_eq!(config.clone(), config, "the same sampler");
+    assert_eq!(format!("{sampler:?}"), "TracesSampler(..)");
+    assert_eq!(
+        config_with(Config::builder(), &[]).unwrap().traces_sampler,
+        None
+    );
+}

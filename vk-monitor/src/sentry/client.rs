@@ -48,9 +48,7 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
         .before_send(move |mut event| {
             // An event the application captures itself, inside a traced call or request,
             // belongs to its trace (and so is sent with the trace's sampling context).
-            if !event.contexts.contains_key("trace") {
-                events::link_to_current_trace(&mut event);
-            }
+            events::link_to_current_trace_unless_linked(&mut event);
             filters.keep(event)
         });
     options.dsn = Some(dsn.clone());

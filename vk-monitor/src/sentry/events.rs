@@ -5,7 +5,7 @@
 use std::fmt::{self, Debug, Write};
 
 use sentry::Hub;
-use sentry::protocol::{Event, Exception, Level};
+use sentry::protocol::{Context, Event, Exception, Level};
 
 use super::spans::{self, Traced};
 
@@ -92,6 +92,22 @@ fn floor_char_boundary(text: &str, at: usize) -> usize {
 pub(crate) fn link_to_current_trace(event: &mut Event<'static>) {
     if let Some(context) = spans::current_trace_context() {
         event.contexts.insert("trace".into(), context.into());
+    }
+}
+
+/// Links `event` to the trace of the span this thread is in, unless it is linked to that
+/// trace already: the SDK links an event captured outside its own spans to a trace id of its
+/// scope's, which no transaction has.
+pub(crate) fn link_to_current_trace_unless_linked(event: &mut Event<'static>) {
+    let Some(current) = spans::current_trace_context() else {
+        return;
+    };
+    let linked = matches!(
+        event.contexts.get("trace"),
+        Some(Context::Trace(trace)) if trace.trace_id == current.trace_id
+    );
+    if !linked {
+        event.contexts.insert("trace".into(), current.into());
     }
 }
 

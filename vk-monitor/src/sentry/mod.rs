@@ -1,6 +1,7 @@
 //! Sentry: the client and its transport, the spans and transactions of monitored calls and
-//! requests, error events, panics, the request data that may be sent, and the per-request
-//! context the application adds. With no client running, every entry point costs one relaxed
+//! requests, their sampling and the baggage (dynamic sampling context) of their traces, error
+//! events, panics, the request data that may be sent, and the per-request context the
+//! application adds. With no client running, every entry point costs one relaxed
 //! atomic load and touches nothing of the SDK.
 
 mod baggage;

@@ -56,23 +56,20 @@ pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<S
             rand: rand(),
         });
     }
-    let rate = match state::tracing().and_then(|tracing| tracing.sampler.clone()) {
-        Some(sampler) => sampler.rate(&SamplingContext {
-            name: candidate.name,
-            op: candidate.op,
-            route: candidate.route,
-            parent_sampled: parent.sampled,
-        }),
-        None => base,
+    let (rate, decimal) = match state::sampler() {
+        Some(sampler) => {
+            let rate = sampler.rate(&SamplingContext {
+                name: candidate.name,
+                op: candidate.op,
+                route: candidate.route,
+                parent_sampled: parent.sampled,
+            });
+            (rate, state::decimal(rate))
+        }
+        None => (base, state::traces_rate_decimal()),
     };
     let rand = rand();
-    (decimal(rate) > rand).then_some(Sampled { rate, rand })
-}
-
-/// `rate` as the decimal number it is written as (0.1, not 0.100000001490116): the number
-/// other services compare `sample_rand` with.
-fn decimal(rate: f32) -> f64 {
-    rate.to_string().parse().unwrap_or(f64::from(rate))
+    (decimal > rand).then_some(Sampled { rate, rand })
 }
 
 /// A sample rate as Sentry sends it: a number from 0 to 1.

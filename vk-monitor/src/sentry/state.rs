@@ -5,15 +5,19 @@
 //! outgoing request, what traces need beyond that: the sampler, the hosts the trace is
 //! propagated to, and what a trace started here puts in its dynamic sampling context.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{PropagationTargets, TracesSampler};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
+/// [`TRACES_RATE`] as the decimal number it was written as, for comparing `sample_rand` with.
+static TRACES_RATE_DECIMAL: AtomicU64 = AtomicU64::new(0);
 static SEND_PII: AtomicBool = AtomicBool::new(false);
 static FOLLOW_INCOMING: AtomicBool = AtomicBool::new(true);
+/// Whether [`Tracing::sampler`] is set: a trace sampled by rate alone takes no lock.
+static HAS_SAMPLER: AtomicBool = AtomicBool::new(false);
 /// `None`: no client started yet.
 static TRACING: RwLock<Option<Arc<Tracing>>> = RwLock::new(None);
 
@@ -33,6 +37,7 @@ pub(crate) struct Tracing {
 /// sampled at `traces_rate` (0 when tracing is off).
 pub(crate) fn activate(traces_rate: f32, send_pii: bool, follow_incoming: bool) {
     TRACES_RATE.store(traces_rate.to_bits(), Ordering::Relaxed);
+    TRACES_RATE_DECIMAL.store(decimal(traces_rate).to_bits(), Ordering::Relaxed);
     SEND_PII.store(send_pii, Ordering::Relaxed);
     FOLLOW_INCOMING.store(follow_incoming, Ordering::Relaxed);
     ACTIVE.store(true, Ordering::Release);
@@ -49,6 +54,17 @@ pub(crate) fn traces_rate() -> f32 {
     f32::from_bits(TRACES_RATE.load(Ordering::Relaxed))
 }
 
+/// [`traces_rate`] as the decimal number it was set as: 0.1, not 0.100000001490116.
+pub(crate) fn traces_rate_decimal() -> f64 {
+    f64::from_bits(TRACES_RATE_DECIMAL.load(Ordering::Relaxed))
+}
+
+/// `rate` as the decimal number it is written as: the number other services, which parse
+/// rates as 64-bit floats, compare `sample_rand` with.
+pub(crate) fn decimal(rate: f32) -> f64 {
+    rate.to_string().parse().unwrap_or(f64::from(rate))
+}
+
 /// Whether a request's incoming sampling decision is followed
 /// (`SENTRY_FOLLOW_INCOMING_SAMPLING`), rather than decided here with the trace id continued.
 pub(crate) fn follow_incoming_sampling() -> bool {
@@ -62,7 +78,17 @@ pub(crate) fn send_pii() -> bool {
 
 /// Sets what traces need beyond the rate; `None`: no client runs.
 pub(crate) fn set_tracing(tracing: Option<Tracing>) {
+    let has_sampler = tracing.as_ref().is_some_and(|t| t.sampler.is_some());
+    HAS_SAMPLER.store(has_sampler, Ordering::Relaxed);
     *TRACING.write().unwrap_or_else(PoisonError::into_inner) = tracing.map(Arc::new);
+}
+
+/// The configured sampler, if any.
+pub(crate) fn sampler() -> Option<TracesSampler> {
+    if !HAS_SAMPLER.load(Ordering::Relaxed) {
+        return None;
+    }
+    tracing().and_then(|tracing| tracing.sampler.clone())
 }
 
 /// The running client's settings for traces.
