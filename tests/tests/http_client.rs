@@ -246,6 +246,12 @@ async fn hosts_past_the_limit_are_other() {
             "{addr} was named"
         );
     }
+    // The same series in OpenMetrics, with the histogram's type.
+    let openmetrics = exporter().render_openmetrics();
+    let line =
+        format!(r#"http_client_requests_total{{method="GET",host="{named}",status="200"}} 2"#);
+    assert!(openmetrics.contains(&line), "{line} not in:\n{openmetrics}");
+    assert!(openmetrics.contains("# TYPE http_client_request_duration_seconds histogram"));
     // Other tests' layers may add to `other` at the same time; at least these three are there.
     assert!(
         count(
