@@ -13,7 +13,7 @@ use metrics::{Counter, SharedString};
 use quanta::Instant;
 use sentry::protocol::{Event, SpanStatus};
 
-use super::body::{InBody, in_body};
+use super::body::BodyScope;
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
 use crate::metrics::counter::{self, Counter as CallCounter};
@@ -281,13 +281,10 @@ impl CallGuard {
     }
 
     /// Records the call with this outcome; for an error outcome with Sentry on, captures the
-    /// event `error_event` makes of the returned value.
+    /// event `error_event` makes of the returned value. A `dyn` closure, called only for an
+    /// error, so that this and [`CallGuard::capture`] are compiled once, not per annotated fn.
     #[inline]
-    pub fn finish(
-        mut self,
-        outcome: Outcome,
-        error_event: impl FnOnce() -> Option<Event<'static>>,
-    ) {
+    pub fn finish(mut self, outcome: Outcome, error_event: &dyn Fn() -> Option<Event<'static>>) {
         self.outcome = Some(outcome);
         if let Outcome::Error { .. } = outcome
             && self.sentry_on
@@ -298,7 +295,7 @@ impl CallGuard {
 
     #[cold]
     #[inline(never)]
-    fn capture(&self, error_event: impl FnOnce() -> Option<Event<'static>>) {
+    fn capture(&self, error_event: &dyn Fn() -> Option<Event<'static>>) {
         if self.nested_reports.load(Ordering::Relaxed) > 0 {
             return;
         }
@@ -326,29 +323,22 @@ impl CallGuard {
         self.site.label.get().map_or(self.site.name, |label| label)
     }
 
-    /// Runs a sync body with the call's span current, so calls inside it are its children.
-    #[inline]
-    pub fn in_scope<R>(&self, body: impl FnOnce() -> R) -> R {
-        let _entered = self.enter();
-        body()
-    }
-
     /// Makes the call's span current, and watches for nested reports, until the returned value
-    /// is dropped (inline bodies).
+    /// is dropped (sync bodies, so that calls inside them are its children).
     #[inline]
     pub fn enter(&self) -> Option<spans::Entered<'_>> {
         self.sentry_on
             .then(|| spans::enter_call(self.span.as_deref(), Some(&self.nested_reports)))
     }
 
-    /// Polls an async body with the call's span current.
+    /// What each poll of an async body needs to keep the call's span current.
     #[inline]
-    pub fn instrument<F>(&self, body: F) -> InBody<'_, F> {
-        let nested = self.sentry_on.then_some(&self.nested_reports);
-        in_body(
-            spans::in_span(self.span.as_deref(), nested, body),
-            &self.suspended,
-        )
+    pub fn body_scope(&self) -> BodyScope<'_> {
+        BodyScope {
+            span: self.span.as_deref(),
+            nested: self.sentry_on.then_some(&self.nested_reports),
+            suspended: &self.suspended,
+        }
     }
 }
 
