@@ -3,8 +3,8 @@
 //! A call-site `static` holds the metric handles; a guard created on entry records the call
 //! when it is dropped, so every exit (return, `?`, panic, a dropped future) is counted. The
 //! return value is classified by its type in the runtime crate; the expansion only wires
-//! these pieces together, and every generic runtime function it instantiates per annotated fn
-//! is a small one (the closure of a sync body is called here, not passed to the runtime). With
+//! these pieces together, and the guard's recording functions are not generic over what it
+//! passes them (the closure of a sync body is called here, not passed to the runtime). With
 //! the `tracing` feature the call also runs in a `tracing` span: only its callsite statics are
 //! written here, where the function is, and the runtime makes the span.
 
@@ -61,12 +61,11 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     let (trace_site, span) = tracing_span(&private, name, &op);
     // Async bodies are polled inside the span, sync ones run with it entered.
     let in_span = |future: TokenStream| -> TokenStream {
-        let span = if cfg!(feature = "tracing") {
-            quote!(&__vk_span)
+        if cfg!(feature = "tracing") {
+            quote!(#private::tracing::Instrument::instrument(__vk_guard.instrument(#future), __vk_span))
         } else {
-            quote!(&#private::NO_SPAN)
-        };
-        quote!(#private::in_body(__vk_guard.body_scope(), #span, #future))
+            quote!(__vk_guard.instrument(#future))
+        }
     };
     let enter_span = if cfg!(feature = "tracing") {
         quote!(let __vk_span_entered = __vk_span.enter();)

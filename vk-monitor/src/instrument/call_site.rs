@@ -13,7 +13,7 @@ use metrics::{Counter, SharedString};
 use quanta::Instant;
 use sentry::protocol::{Event, SpanStatus};
 
-use super::body::BodyScope;
+use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
 use crate::metrics::counter::{self, Counter as CallCounter};
@@ -331,14 +331,14 @@ impl CallGuard {
             .then(|| spans::enter_call(self.span.as_deref(), Some(&self.nested_reports)))
     }
 
-    /// What each poll of an async body needs to keep the call's span current.
+    /// Polls an async body with the call's span current.
     #[inline]
-    pub fn body_scope(&self) -> BodyScope<'_> {
-        BodyScope {
-            span: self.span.as_deref(),
-            nested: self.sentry_on.then_some(&self.nested_reports),
-            suspended: &self.suspended,
-        }
+    pub fn instrument<F>(&self, body: F) -> InBody<'_, F> {
+        let nested = self.sentry_on.then_some(&self.nested_reports);
+        in_body(
+            spans::in_span(self.span.as_deref(), nested, body),
+            &self.suspended,
+        )
     }
 }
 

@@ -4,18 +4,11 @@
 //! lookup, value set) into every function that uses it. Here the expansion writes only the two
 //! statics a `tracing` callsite must own, and [`call_span`] does the rest, once, for every
 //! annotated fn: the span is the one `span!(INFO, "<fn name>", function, module, op)` makes.
-//! Without the `tracing` feature a call's span is [`CallSpan`], which does nothing.
 
 #[cfg(feature = "tracing")]
-pub use traced::{CallSpan, call_span, span_metadata};
-#[cfg(feature = "tracing")]
-pub(crate) use traced::{SpanEntered, SpanExit};
+pub use traced::{call_span, span_metadata};
 #[cfg(feature = "tracing")]
 pub use tracing::{Metadata, callsite::DefaultCallsite};
-#[cfg(not(feature = "tracing"))]
-pub use untraced::{CallSpan, NO_SPAN};
-#[cfg(not(feature = "tracing"))]
-pub(crate) use untraced::{SpanEntered, SpanExit};
 
 #[cfg(feature = "tracing")]
 mod traced {
@@ -24,33 +17,6 @@ mod traced {
     use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
     use tracing::metadata::Kind;
     use tracing::{Level, Metadata, Span};
-
-    /// The span a monitored call runs in.
-    pub type CallSpan = Span;
-
-    /// The span entered for one poll of an async body.
-    pub(crate) type SpanEntered<'a> = tracing::span::Entered<'a>;
-
-    /// Exits the span it entered when dropped: a future's field declared after its body, so
-    /// that the body is dropped in the span. Unlike `Entered`, it is `Send`, as the future
-    /// holding it must be.
-    #[derive(Default)]
-    pub(crate) struct SpanExit<'a>(Option<&'a Span>);
-
-    impl<'a> SpanExit<'a> {
-        pub(crate) fn enter(&mut self, span: &'a Span) {
-            span.with_subscriber(|(id, dispatch)| dispatch.enter(id));
-            self.0 = Some(span);
-        }
-    }
-
-    impl Drop for SpanExit<'_> {
-        fn drop(&mut self) {
-            if let Some(span) = self.0 {
-                span.with_subscriber(|(id, dispatch)| dispatch.exit(id));
-            }
-        }
-    }
 
     /// The metadata of a call's span callsite: level `INFO`, target the module, the fields
     /// `function`, `module` and `op`. `callsite` is the static that holds this metadata.
@@ -109,32 +75,5 @@ mod traced {
                 (&op_field, Some(&op as &dyn Value)),
             ]),
         )
-    }
-}
-
-#[cfg(not(feature = "tracing"))]
-mod untraced {
-    /// Without the `tracing` feature, a call has no `tracing` span.
-    pub struct CallSpan;
-
-    /// The span every call has.
-    pub const NO_SPAN: CallSpan = CallSpan;
-
-    /// What entering no span gives: nothing to exit.
-    pub(crate) struct SpanEntered<'a>(std::marker::PhantomData<&'a ()>);
-
-    impl CallSpan {
-        #[inline]
-        pub(crate) fn enter(&self) -> SpanEntered<'_> {
-            SpanEntered(std::marker::PhantomData)
-        }
-    }
-
-    /// Nothing to exit.
-    #[derive(Default)]
-    pub(crate) struct SpanExit<'a>(std::marker::PhantomData<&'a ()>);
-
-    impl SpanExit<'_> {
-        pub(crate) fn enter(&mut self, _: &CallSpan) {}
     }
 }

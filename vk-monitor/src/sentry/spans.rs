@@ -8,8 +8,12 @@
 //! code it ran already reported its failure.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
 use sentry::protocol::{SpanId, TraceContext, TraceId};
 use sentry::{TransactionContext, TransactionOrSpan};
 
@@ -120,5 +124,42 @@ impl Drop for Entered<'_> {
                 count.fetch_add(u32::try_from(inside).unwrap_or(u32::MAX), Ordering::Relaxed);
             }
         }
+    }
+}
+
+pin_project! {
+    /// Runs a future with a span current during each poll, however often it moves between
+    /// threads.
+    pub struct InSpan<'a, F> {
+        #[pin]
+        inner: F,
+        span: Option<&'a Traced>,
+        nested: Option<&'a AtomicU32>,
+    }
+}
+
+pub(crate) fn in_span<'a, F>(
+    span: Option<&'a Traced>,
+    nested: Option<&'a AtomicU32>,
+    inner: F,
+) -> InSpan<'a, F> {
+    InSpan {
+        inner,
+        span,
+        nested,
+    }
+}
+
+impl<F: Future> Future for InSpan<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if this.span.is_none() && this.nested.is_none() {
+            return this.inner.poll(cx);
+        }
+        let _entered = enter_call(*this.span, *this.nested);
+        this.inner.poll(cx)
     }
 }
