@@ -43,8 +43,9 @@ pub use vk_monitor_macros::health_check;
 pub mod __private {
     pub use crate::health::CheckKind;
     pub use crate::health::annotated::{AnnotatedCheck, run_async, run_blocking};
-    pub use crate::instrument::probe;
-    pub use crate::instrument::{CallSite, Outcome};
+    #[cfg(feature = "tracing")]
+    pub use crate::instrument::trace_span::*;
+    pub use crate::instrument::{CallSite, Outcome, probe};
     pub use crate::{__vk_error_event_of as error_event_of, __vk_outcome_of as outcome_of};
     pub use inventory;
     #[cfg(feature = "tracing")]

@@ -3,8 +3,10 @@
 //! A call-site `static` holds the metric handles; a guard created on entry records the call
 //! when it is dropped, so every exit (return, `?`, panic, a dropped future) is counted. The
 //! return value is classified by its type in the runtime crate; the expansion only wires
-//! these pieces together. With the `tracing` feature the call also runs in a `tracing` span,
-//! which a `tracing` callsite needs to be written where the function is.
+//! these pieces together, and the guard's recording functions are not generic over what it
+//! passes them (the closure of a sync body is called here, not passed to the runtime). With
+//! the `tracing` feature the call also runs in a `tracing` span: only its callsite statics are
+//! written here, where the function is, and the runtime makes the span.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -52,17 +54,17 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     };
     let record = quote! {
         #[allow(clippy::used_underscore_binding)]
-        __vk_guard.finish(#outcome, || #private::error_event_of!(&__vk_out));
+        __vk_guard.finish(#outcome, &|| #private::error_event_of!(&__vk_out));
         __vk_out
     };
     let ret = nameable_return_type(&sig.output);
-    let span = tracing_span(&private, name, &op);
+    let (trace_site, span) = tracing_span(&private, name, &op);
     // Async bodies are polled inside the span, sync ones run with it entered.
     let in_span = |future: TokenStream| -> TokenStream {
         if cfg!(feature = "tracing") {
-            quote!(#private::tracing::Instrument::instrument(#future, __vk_span))
+            quote!(#private::tracing::Instrument::instrument(__vk_guard.instrument(#future), __vk_span))
         } else {
-            future
+            quote!(__vk_guard.instrument(#future))
         }
     };
     let enter_span = if cfg!(feature = "tracing") {
@@ -75,7 +77,7 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         // `#[async_trait]` already turned the method into `Box::pin(async move { .. })`:
         // instrument that future, which is what the caller awaits.
         let inner = call.args.pop();
-        let polled = in_span(quote!(__vk_guard.instrument(#inner)));
+        let polled = in_span(quote!(#inner));
         call.args.push(syn::parse_quote! {
             async move {
                 let __vk_guard = #start;
@@ -97,7 +99,7 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
                     return __vk_ret;
                 }
             };
-            let polled = in_span(quote!(__vk_guard.instrument(async move { #typed #user_body })));
+            let polled = in_span(quote!(async move { #typed #user_body }));
             quote! {
                 let __vk_guard = #start;
                 #span
@@ -119,12 +121,16 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
             }
         } else {
             // The closure turns every `return` and `?` of the body into a value we can classify.
+            // Called where it is written, rather than passed to the runtime, so that no generic
+            // runtime function is instantiated for it.
             quote! {
                 let __vk_guard = #start;
                 #span
+                #[allow(clippy::redundant_closure_call)]
                 let __vk_out = {
                     #enter_span
-                    __vk_guard.in_scope(move || -> #ret #block)
+                    let __vk_entered = __vk_guard.enter();
+                    (move || -> #ret #block)()
                 };
                 #record
             }
@@ -135,6 +141,7 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         #(#attrs)*
         #vis #sig {
             #site
+            #trace_site
             #body
         }
     }
@@ -143,20 +150,28 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
 /// The call's `tracing` span, at `INFO` like `#[tracing::instrument]`: named after the function,
 /// with the label the metrics use (`Type::method` for methods), the module and the op. When no
 /// subscriber wants it, creating it is a load and a branch.
-fn tracing_span(private: &TokenStream, name: &LitStr, op: &TokenStream) -> TokenStream {
+///
+/// Returns the two statics of its callsite, which `tracing` needs where the function is, and
+/// the statement that makes the span; the rest of what `tracing::span!` would write here is in
+/// the runtime's `call_span`, compiled once.
+fn tracing_span(
+    private: &TokenStream,
+    name: &LitStr,
+    op: &TokenStream,
+) -> (TokenStream, TokenStream) {
     if !cfg!(feature = "tracing") {
-        return quote!();
+        return (quote!(), quote!());
     }
-    quote! {
-        let __vk_span = #private::tracing::span!(
-            target: ::core::module_path!(),
-            #private::tracing::Level::INFO,
-            #name,
-            function = __vk_guard.function(),
-            module = ::core::module_path!(),
-            op = #op,
+    let statics = quote! {
+        static __VK_TRACE: #private::DefaultCallsite = #private::DefaultCallsite::new(&__VK_TRACE_META);
+        static __VK_TRACE_META: #private::Metadata<'static> = #private::span_metadata(
+            #name, ::core::file!(), ::core::line!(), ::core::module_path!(), &__VK_TRACE,
         );
-    }
+    };
+    let span = quote! {
+        let __vk_span = #private::call_span(&__VK_TRACE, __vk_guard.function(), #op);
+    };
+    (statics, span)
 }
 
 fn path_span(path: &syn::Path) -> Span {

@@ -303,13 +303,10 @@ impl CallGuard {
     }
 
     /// Records the call with this outcome; for an error outcome with Sentry on, captures the
-    /// event `error_event` makes of the returned value.
+    /// event `error_event` makes of the returned value. A `dyn` closure, called only for an
+    /// error, so that this and [`CallGuard::capture`] are compiled once, not per annotated fn.
     #[inline]
-    pub fn finish(
-        mut self,
-        outcome: Outcome,
-        error_event: impl FnOnce() -> Option<Event<'static>>,
-    ) {
+    pub fn finish(mut self, outcome: Outcome, error_event: &dyn Fn() -> Option<Event<'static>>) {
         self.outcome = Some(outcome);
         if let Outcome::Error { .. } = outcome
             && self.sentry_on
@@ -320,7 +317,7 @@ impl CallGuard {
 
     #[cold]
     #[inline(never)]
-    fn capture(&self, error_event: impl FnOnce() -> Option<Event<'static>>) {
+    fn capture(&self, error_event: &dyn Fn() -> Option<Event<'static>>) {
         if self.nested_reports.load(Ordering::Relaxed) > 0 {
             return;
         }
@@ -348,15 +345,8 @@ impl CallGuard {
         self.site.label.get().map_or(self.site.name, |label| label)
     }
 
-    /// Runs a sync body with the call's span current, so calls inside it are its children.
-    #[inline]
-    pub fn in_scope<R>(&self, body: impl FnOnce() -> R) -> R {
-        let _entered = self.enter();
-        body()
-    }
-
     /// Makes the call's span current, and watches for nested reports, until the returned value
-    /// is dropped (inline bodies).
+    /// is dropped (sync bodies, so that calls inside them are its children).
     #[inline]
     pub fn enter(&self) -> Option<spans::Entered<'_>> {
         self.sentry_on

@@ -160,11 +160,16 @@ pub trait EventByError {
 }
 impl<T, E: std::error::Error + 'static> EventByError for &&&Probe<'_, Result<T, E>> {
     fn __vk_event(self) -> Option<Event<'static>> {
-        self.0
-            .as_ref()
-            .err()
-            .map(|error| sentry::event_from_error(error))
+        match self.0 {
+            Ok(_) => None,
+            Err(error) => Some(error_chain_event(error)),
+        }
     }
+}
+
+/// Through `dyn`, so that the SDK's event builder is compiled once rather than per error type.
+fn error_chain_event(error: &(dyn std::error::Error + 'static)) -> Event<'static> {
+    sentry::event_from_error(error)
 }
 
 /// `Result<T, E: Debug>`: the error's `Debug` text.
