@@ -18,6 +18,8 @@ use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const PARENT: &str = "b7ad6b7169203331";
+/// A trace whose caller decided, for the sampler to override.
+const OTHER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
 /// Calls out as the client middleware does: a child span, and the headers naming it.
 #[monitored]
@@ -165,14 +167,21 @@ async fn the_dsc_is_frozen_or_made_at_the_head_and_sent_with_every_envelope() {
     assert_eq!(head.status, 200);
     let head_trace = head.sent["sentry-trace"][..32].to_owned();
 
-    // The sampler: every /checkout, no /static unless the caller decided, /half by sample_rand.
+    // The sampler: every /checkout, no /static even when the caller sampled it in (the sampler
+    // decides, told the caller's decision), /half by sample_rand.
     for _ in 0..20 {
         assert_eq!(get_with(addr, "/checkout", b"").await.status, 200);
         assert_eq!(get_with(addr, "/static/app.js", b"").await.status, 200);
     }
-    let followed = format!("sentry-trace: {TRACE}-{PARENT}-1\r\n");
+    let decided = |flag: &str| format!("sentry-trace: {OTHER_TRACE}-{PARENT}-{flag}\r\n");
     assert_eq!(
-        get_with(addr, "/static/followed.js", followed.as_bytes())
+        get_with(addr, "/static/followed.js", decided("1").as_bytes())
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get_with(addr, "/checkout", decided("0").as_bytes())
             .await
             .status,
         200
@@ -297,13 +306,19 @@ async fn the_dsc_is_frozen_or_made_at_the_head_and_sent_with_every_envelope() {
         "what is sent on is what Sentry gets"
     );
 
-    assert_eq!(transactions_named(&receiver, "GET /checkout").len(), 20);
+    let checkouts = transactions_named(&receiver, "GET /checkout");
+    assert_eq!(
+        checkouts.len(),
+        21,
+        "20 heads and the one its caller sampled out"
+    );
+    assert!(
+        checkouts.iter().any(|t| matches!(t.contexts.get("trace"),
+            Some(Context::Trace(trace)) if trace.trace_id.to_string() == OTHER_TRACE)),
+        "the sampler overrides a caller's -0"
+    );
     let statics = transactions_named(&receiver, "GET /static/{*file}");
-    assert_eq!(statics.len(), 1, "only the one whose caller sampled it");
-    match statics[0].contexts.get("trace") {
-        Some(Context::Trace(trace)) => assert_eq!(trace.trace_id.to_string(), TRACE),
-        other => panic!("{other:?}"),
-    }
+    assert!(statics.is_empty(), "the sampler overrides a caller's -1");
 
     // /half: the caller's sample_rand decides against the rate; heads draw their own.
     let halves = transactions_named(&receiver, "GET /half");

@@ -106,9 +106,10 @@ setters! {
 impl ConfigBuilder {
     /// Chooses the sampling rate of each trace that starts here (0 to 1), from the
     /// transaction's name, op and route, in place of `SENTRY_TRACES_SAMPLE_RATE`; see
-    /// [`TracesSampler`]. Tracing off (`APM_ENABLED=false` or a rate of 0) stays off, excluded
-    /// routes are never traced, and an incoming sampling decision is followed without asking
-    /// the sampler unless `SENTRY_FOLLOW_INCOMING_SAMPLING` is off.
+    /// [`TracesSampler`]. Tracing off (`APM_ENABLED=false` or a rate of 0) stays off and
+    /// excluded routes are never traced. The sampler decides even when a caller sent its own
+    /// decision, which it is told (`SamplingContext::parent_sampled`): return 1.0 for
+    /// `Some(true)` to keep callers' traces whole.
     ///
     /// ```
     /// let config = vk_monitor::Config::builder()

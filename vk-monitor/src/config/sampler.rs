@@ -16,10 +16,9 @@ pub struct SamplingContext<'a> {
     pub op: &'a str,
     /// The route template of a request (`/calls/{id}`); `None` for a monitored call.
     pub route: Option<&'a str>,
-    /// The sampling decision of the caller that sent the trace, when it sent one. Seen only
-    /// with `SENTRY_FOLLOW_INCOMING_SAMPLING` off: otherwise a caller's decision is followed
-    /// and the sampler is not asked (it is asked when the caller continued a trace without
-    /// deciding, with `None` here).
+    /// The sampling decision of the caller that sent the trace, when it sent one. With a
+    /// sampler set, the sampler decides (as in Sentry's SDKs): return 1.0 for `Some(true)` and
+    /// 0.0 for `Some(false)` to follow the caller and keep its traces whole.
     pub parent_sampled: Option<bool>,
 }
 

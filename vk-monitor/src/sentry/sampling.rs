@@ -1,9 +1,10 @@
 //! Whether a trace that starts or continues here is sampled, and the dynamic sampling context
 //! (DSC) it then carries.
 //!
-//! The decision: nothing with tracing off (rate 0); an incoming decision when it is followed
-//! (`SENTRY_FOLLOW_INCOMING_SAMPLING`); else `sample_rand < rate`, with the rate from the
-//! configured sampler or `SENTRY_TRACES_SAMPLE_RATE`. `sample_rand` is the trace's own: the
+//! The decision: nothing with tracing off (rate 0); else `sample_rand < rate` with the rate
+//! from the configured sampler, which is told the caller's decision; without a sampler, an
+//! incoming decision when it is followed (`SENTRY_FOLLOW_INCOMING_SAMPLING`), else
+//! `sample_rand < SENTRY_TRACES_SAMPLE_RATE`. `sample_rand` is the trace's own: the
 //! incoming DSC's when valid, one consistent with the caller's decision and rate when those
 //! are known, else drawn here, in millionths, so the value sent is exactly the one compared.
 //!
@@ -50,13 +51,18 @@ pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<S
     let parent_rate = parent.dsc.and_then(|dsc| rate_of(dsc.get("sample_rate")?));
     let incoming_rand = parent.dsc.and_then(|dsc| rand_of(dsc.get("sample_rand")?));
     let rand = || incoming_rand.unwrap_or_else(|| derived_rand(parent.sampled, parent_rate));
-    if let Some(sampled) = parent.sampled.filter(|_| state::follow_incoming_sampling()) {
+    let sampler = state::sampler();
+    // A configured sampler decides, told the caller's decision (as in Sentry's SDKs); without
+    // one the caller's decision is followed unless following is off.
+    if sampler.is_none()
+        && let Some(sampled) = parent.sampled.filter(|_| state::follow_incoming_sampling())
+    {
         return sampled.then(|| Sampled {
             rate: 1.0,
             rand: rand(),
         });
     }
-    let (rate, decimal) = match state::sampler() {
+    let (rate, decimal) = match sampler {
         Some(sampler) => {
             let rate = sampler.rate(&SamplingContext {
                 name: candidate.name,

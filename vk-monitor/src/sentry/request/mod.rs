@@ -87,8 +87,11 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) ->
     }
     let incoming = incoming_trace(request.headers());
     let parent_sampled = incoming.as_ref().and_then(|trace| trace.sampled);
-    if parent_sampled == Some(false) && state::follow_incoming_sampling() {
-        return None; // decided without reading the baggage
+    if parent_sampled == Some(false)
+        && state::follow_incoming_sampling()
+        && state::sampler().is_none()
+    {
+        return None; // decided without reading the baggage (a sampler would decide itself)
     }
     let baggage = incoming_baggage(request.headers());
     let name = transaction_name(request.method(), route);
