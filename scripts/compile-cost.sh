@@ -6,7 +6,7 @@
 # Usage: scripts/compile-cost.sh [prepare | measure | generate DIR]
 #
 #   prepare       generate the crates and build them and their dependencies (debug and release),
-#                 untimed. A build: run it normally, not under `quiet`.
+#                 untimed. A build: it need not run on an idle machine.
 #   measure       (the default) prepare if needed, then for each profile and variant: RUNS
 #                 builds of the crate alone (`touch src/lib.rs`, `CARGO_INCREMENTAL=0`), each
 #                 timed as the wall-clock seconds of `cargo build`. Prints every run, the best,
