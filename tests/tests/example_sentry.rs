@@ -280,3 +280,88 @@ async fn default_request_data_carries_no_credentials_or_identities() {
         "harmless headers are still sent"
     );
 }
+
+/// `cargo run --example sentry_receiver` beside the server, as the README shows: one
+/// transcript request prints two transactions of one trace, the speech service's under the
+/// server's `http.client` span, each with its dynamic sampling context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs the example server and receiver binaries; .ci/run runs it"]
+async fn the_receiver_example_prints_one_trace_across_both_services() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    use vk_monitor_tests::load::{example_binary, free_port};
+
+    let receiver_addr = free_port();
+    let mut receiver = Command::new(example_binary("sentry_receiver"))
+        .env("LISTEN_ADDR", receiver_addr.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the receiver example");
+    let start = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(receiver_addr).await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "receiver not up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dsn = format!("http://public@{receiver_addr}/1");
+    let server = ExampleServer::start(&[
+        ("SENTRY_DSN", dsn.as_str()),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+        ("SPEECH_FAILURE_RATE", "0"),
+    ])
+    .await;
+    let id = create_call(server.addr, "+447700900123").await;
+    let transcript = http_request(server.addr, "GET", &format!("/calls/{id}/transcript"), "").await;
+    assert_eq!(transcript.status, 200, "{}", transcript.body);
+    server.terminate().await; // flushes Sentry: every envelope is printed before it exits
+
+    receiver.kill().expect("stop the receiver");
+    let mut printed = String::new();
+    receiver
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut printed)
+        .expect("the receiver's output");
+    let _ = receiver.wait();
+
+    let field = |line: &str, name: &str| -> String {
+        let prefix = format!("{name}=");
+        line.split(' ')
+            .find_map(|part| part.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {name}= in {line}"))
+            .to_owned()
+    };
+    let transaction = |name: &str| -> String {
+        let quoted = format!("name={name:?}");
+        printed
+            .lines()
+            .find(|line| line.starts_with("transaction ") && line.contains(&quoted))
+            .unwrap_or_else(|| panic!("no transaction {name} in:\n{printed}"))
+            .to_owned()
+    };
+    let api = transaction("GET /calls/{id}/transcript");
+    let speech = transaction("GET /speech/v1/calls/{call}/transcript");
+    assert_eq!(field(&api, "trace"), field(&speech, "trace"), "{printed}");
+    let client_span = printed
+        .lines()
+        .skip_while(|line| *line != api)
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .find(|line| line.contains("op=http.client"))
+        .unwrap_or_else(|| panic!("no http.client span under {api}:\n{printed}"));
+    assert_eq!(
+        field(&speech, "parent"),
+        field(client_span, "span"),
+        "{printed}"
+    );
+    let trace_id = field(&api, "trace");
+    let dscs = printed
+        .lines()
+        .filter(|line| line.starts_with("  dsc ") && line.contains(&trace_id))
+        .count();
+    assert!(
+        dscs >= 2,
+        "both envelopes carry the trace's DSC:\n{printed}"
+    );
+}
