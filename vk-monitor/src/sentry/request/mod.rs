@@ -5,9 +5,10 @@
 //! (`trace_headers.rs`), with request data sent by allow-list (`data.rs`).
 //!
 //! The sampling decision comes first (`sentry/sampling.rs`): nothing is traced with tracing
-//! off, whatever a client sends; with it on, the incoming decision is followed (unless
-//! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else `sample_rand` against the sampler's rate. A
-//! request sampled out starts no transaction.
+//! off, whatever a client sends; with it on, a configured sampler decides, told the incoming
+//! decision; without one the incoming decision is followed (unless
+//! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else `sample_rand` against the rate. A request
+//! sampled out starts no transaction.
 
 mod data;
 mod trace_headers;
