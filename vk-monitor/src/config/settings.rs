@@ -69,8 +69,9 @@ pub struct Config {
     pub send_default_pii: bool,
     /// The Sentry SDK's debug logging.
     pub debug: bool,
-    /// Whether an incoming request's sampling decision is followed; `false`: its trace is
-    /// continued but whether to sample it is decided here, as at the head of a trace.
+    /// Without a traces sampler, whether an incoming request's sampling decision is followed;
+    /// `false`: its trace is continued but whether to sample it is decided here, as at the head
+    /// of a trace. A configured sampler always decides, told the caller's decision.
     pub follow_incoming_sampling: bool,
     /// The hosts outgoing requests carry the trace headers to.
     pub trace_propagation_targets: PropagationTargets,
