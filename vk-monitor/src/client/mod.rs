@@ -17,7 +17,9 @@
 //! [`OTHER_HOST`], so a client that follows user-given URLs cannot add series without bound.
 //!
 //! The span's description is `METHOD scheme://host/path`: the [`PathTemplate`] given with the
-//! request when there is one (`/calls/{id}`), else the path without its query.
+//! request when there is one (`/calls/{id}`), else the path without its query. The trace
+//! headers (`sentry-trace`, `traceparent`, `baggage`) go only to the hosts
+//! `SENTRY_TRACE_PROPAGATION_TARGETS` allows (every host by default).
 
 mod call;
 mod classify;
