@@ -9,10 +9,11 @@ use sentry::protocol::SpanStatus;
 
 use super::classify::ErrorKind;
 use super::handles::{HostLabels, MethodHandles, Status};
-use super::{OTHER_HOST, PathTemplate, propagation};
+use super::{OTHER_HOST, PathTemplate};
 use crate::metrics::is_recording;
 use crate::sentry::request::span_status;
 use crate::sentry::spans::{self, Traced};
+use crate::sentry::trace;
 
 /// Where a request goes, as its URL says it.
 pub(super) struct Target<'a> {
@@ -75,9 +76,9 @@ impl Call {
             }
         });
         if let Some(span) = &span
-            && propagation::allowed(target.host)
+            && trace::propagates_to(target.host)
         {
-            for (name, value) in propagation::headers(&span.span) {
+            for (name, value) in trace::propagation_headers_for(&span.span) {
                 // The values are hex, digits and percent-encoded text: always valid.
                 if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);

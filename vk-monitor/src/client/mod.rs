@@ -26,7 +26,6 @@ mod classify;
 mod future;
 mod handles;
 mod layer;
-mod propagation;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 
