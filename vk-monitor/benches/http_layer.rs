@@ -11,19 +11,15 @@
 //! rate 0 no transaction is made and no event is captured), and `metrics_sentry_sampled_out`
 //! runs with both on.
 
-use std::future::Future;
+mod support;
+
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Path;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group};
-use http::Request;
-use http_body::Body as _;
-use tower_service::Service;
+use support::serve;
 use vk_monitor::Monitor;
 
 async fn user(Path(id): Path<u64>) -> String {
@@ -34,36 +30,9 @@ fn routes() -> Router {
     Router::new().route("/users/{id}", get(user))
 }
 
-/// One request through `app`, its body read to the end; the bytes read.
-fn serve(app: &mut Router) -> usize {
-    let mut cx = Context::from_waker(Waker::noop());
-    let request = Request::get("/users/42")
-        .header(http::header::HOST, "127.0.0.1:3000")
-        .body(Body::empty())
-        .expect("a valid request");
-    let mut future = pin!(app.call(request));
-    let response = loop {
-        if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-            break response.expect("the router is infallible");
-        }
-    };
-    let mut body = pin!(response.into_body());
-    let mut bytes = 0;
-    loop {
-        match body.as_mut().poll_frame(&mut cx) {
-            Poll::Ready(Some(frame)) => {
-                let frame = frame.expect("the body is in memory");
-                bytes += frame.data_ref().map_or(0, |data| data.len());
-            }
-            Poll::Ready(None) => return bytes,
-            Poll::Pending => {}
-        }
-    }
-}
-
 fn bench(c: &mut Criterion, name: &str, mut app: Router) {
-    assert_eq!(serve(&mut app), "user 42\n".len());
-    c.bench_function(name, |b| b.iter(|| black_box(serve(&mut app))));
+    assert_eq!(serve(&mut app, "/users/42"), "user 42\n".len());
+    c.bench_function(name, |b| b.iter(|| black_box(serve(&mut app, "/users/42"))));
 }
 
 fn http_layer(c: &mut Criterion) {

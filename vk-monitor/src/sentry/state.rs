@@ -1,12 +1,15 @@
 //! What the running Sentry client decided, kept where every call can read it for the price of
 //! a relaxed atomic load: whether a client runs, the sampling rate of new traces (the one copy
 //! of it; the SDK's sampler reads it here too), whether incoming sampling decisions are
-//! followed and whether personal data may be sent; and, behind a lock read once per trace or
-//! outgoing request, what traces need beyond that: the sampler, the hosts the trace is
-//! propagated to, and what a trace started here puts in its dynamic sampling context.
+//! followed and whether personal data may be sent; and, in a snapshot read without a lock or
+//! a shared reference count once per trace or outgoing request, what traces need beyond that:
+//! the sampler, the hosts the trace is propagated to, and what a trace started here puts in
+//! its dynamic sampling context.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+
+use arc_swap::{ArcSwapOption, Guard};
 
 use crate::config::{PropagationTargets, TracesSampler};
 
@@ -16,10 +19,12 @@ static TRACES_RATE: AtomicU32 = AtomicU32::new(0);
 static TRACES_RATE_DECIMAL: AtomicU64 = AtomicU64::new(0);
 static SEND_PII: AtomicBool = AtomicBool::new(false);
 static FOLLOW_INCOMING: AtomicBool = AtomicBool::new(true);
-/// Whether [`Tracing::sampler`] is set: a trace sampled by rate alone takes no lock.
+/// Whether [`Tracing::sampler`] is set: a trace sampled by rate alone reads no snapshot.
 static HAS_SAMPLER: AtomicBool = AtomicBool::new(false);
-/// `None`: no client started yet.
-static TRACING: RwLock<Option<Arc<Tracing>>> = RwLock::new(None);
+/// `None`: no client started yet. Replaced whole when a client starts; every worker reads it,
+/// so it is read through `arc-swap`'s per-thread slots: neither a lock word nor the `Arc`'s
+/// count is written by a reader.
+static TRACING: ArcSwapOption<Tracing> = ArcSwapOption::const_empty();
 
 /// The running client's settings for traces.
 #[derive(Default)]
@@ -80,30 +85,24 @@ pub(crate) fn send_pii() -> bool {
 pub(crate) fn set_tracing(tracing: Option<Tracing>) {
     let has_sampler = tracing.as_ref().is_some_and(|t| t.sampler.is_some());
     HAS_SAMPLER.store(has_sampler, Ordering::Relaxed);
-    *TRACING.write().unwrap_or_else(PoisonError::into_inner) = tracing.map(Arc::new);
+    TRACING.store(tracing.map(Arc::new));
 }
 
-/// The configured sampler, if any.
-pub(crate) fn sampler() -> Option<TracesSampler> {
-    if !HAS_SAMPLER.load(Ordering::Relaxed) {
-        return None;
-    }
-    tracing().and_then(|tracing| tracing.sampler.clone())
+/// Whether a sampler is configured, for the price of a relaxed load.
+pub(crate) fn has_sampler() -> bool {
+    HAS_SAMPLER.load(Ordering::Relaxed)
 }
 
-/// The running client's settings for traces.
-pub(crate) fn tracing() -> Option<Arc<Tracing>> {
-    TRACING
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
+/// The running client's settings for traces: a snapshot, to be dropped soon (it holds one of
+/// the thread's few slots).
+pub(crate) fn tracing() -> Guard<Option<Arc<Tracing>>> {
+    TRACING.load()
 }
 
 /// Whether an outgoing request to `host` carries the trace; every host while no client runs.
 pub(crate) fn propagates_to(host: &str) -> bool {
     TRACING
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
+        .load()
         .as_ref()
         .is_none_or(|tracing| tracing.targets.matches(host))
 }
