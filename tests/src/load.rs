@@ -34,7 +34,13 @@ impl ExampleServer {
     /// [`start`](Self::start), with the server's standard output (its log lines) sent to
     /// `stdout`.
     pub async fn start_with_stdout(env: &[(&str, &str)], stdout: Stdio) -> Self {
-        let binary = example_binary("server");
+        Self::start_example("server", env, stdout).await
+    }
+
+    /// [`start_with_stdout`](Self::start_with_stdout) for the example `name`: `server` or
+    /// `speech`.
+    pub async fn start_example(name: &str, env: &[(&str, &str)], stdout: Stdio) -> Self {
+        let binary = example_binary(name);
         let addr = free_port();
         let mut command = Command::new(&binary);
         command
@@ -62,7 +68,7 @@ impl ExampleServer {
         while tokio::net::TcpStream::connect(addr).await.is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "the example server did not listen on {addr} within 30 s"
+                "the example {name} did not listen on {addr} within 30 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

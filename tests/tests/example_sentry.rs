@@ -365,3 +365,115 @@ async fn the_receiver_example_prints_one_trace_across_both_services() {
         "both envelopes carry the trace's DSC:\n{printed}"
     );
 }
+
+/// The example's two services as two processes, each with its own Sentry receiver: a request
+/// that arrives sampled out is not traced by the server, whose call to the speech service
+/// passes the decision on. The speech service follows it by default; as a public edge
+/// (`SENTRY_FOLLOW_INCOMING_SAMPLING=false`) it samples the call in itself, in the same trace
+/// and with the frozen DSC that says the trace was sampled out. A request with no trace
+/// header beforehand proves both services send what they trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs the example server and speech binaries; .ci/run runs it"]
+async fn a_sampled_out_decision_reaches_the_speech_service_in_the_same_trace() {
+    use std::process::Stdio;
+
+    for follow in [true, false] {
+        let front_receiver = SentryReceiver::start().await;
+        let speech_receiver = SentryReceiver::start().await;
+        let follow_text = follow.to_string();
+        let speech = ExampleServer::start_example(
+            "speech",
+            &[
+                ("SENTRY_DSN", speech_receiver.dsn.as_str()),
+                ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+                ("SENTRY_FOLLOW_INCOMING_SAMPLING", follow_text.as_str()),
+                ("SPEECH_FAILURE_RATE", "0"),
+            ],
+            Stdio::null(),
+        )
+        .await;
+        let speech_url = format!("http://{}", speech.addr);
+        let server = ExampleServer::start(&[
+            ("SENTRY_DSN", front_receiver.dsn.as_str()),
+            ("SENTRY_TRACES_SAMPLE_RATE", "1"),
+            ("SPEECH_URL", speech_url.as_str()),
+        ])
+        .await;
+        let id = create_call(server.addr, "+447700900123").await;
+        let path = format!("/calls/{id}/transcript");
+        assert_eq!(
+            http_request(server.addr, "GET", &path, "").await.status,
+            200
+        );
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nsentry-trace: {TRACE}-{PARENT}-0\r\n\
+             Connection: close\r\n\r\n",
+            server.addr
+        );
+        let answer = vk_monitor_tests::raw_request(server.addr, request.as_bytes()).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        server.terminate().await;
+        speech.terminate().await; // flushes its Sentry client too
+
+        let trace_of = |transaction: &sentry::protocol::Transaction<'_>| match transaction
+            .contexts
+            .get("trace")
+        {
+            Some(Context::Trace(trace)) => trace.clone(),
+            other => panic!("no trace context: {other:?}"),
+        };
+        let (front, _) = front_receiver.received();
+        let (speech_sent, _) = speech_receiver.received();
+        let front_traces: Vec<String> = front
+            .iter()
+            .filter(|t| t.name.as_deref() == Some("GET /calls/{id}/transcript"))
+            .map(|t| trace_of(t).trace_id.to_string())
+            .collect();
+        assert_eq!(
+            front_traces.len(),
+            1,
+            "only the unsampled-in request is traced"
+        );
+        assert_ne!(front_traces[0], TRACE);
+        let transcripts: Vec<_> = speech_sent
+            .iter()
+            .filter(|t| t.name.as_deref() == Some("GET /speech/v1/calls/{call}/transcript"))
+            .map(trace_of)
+            .collect();
+        let in_trace: Vec<_> = transcripts
+            .iter()
+            .filter(|trace| trace.trace_id.to_string() == TRACE)
+            .collect();
+        assert!(
+            transcripts
+                .iter()
+                .any(|trace| trace.trace_id.to_string() == front_traces[0]),
+            "follow={follow}: the sampled request continues at the speech service"
+        );
+        if follow {
+            assert!(in_trace.is_empty(), "the speech service decided the same");
+            continue;
+        }
+        assert_eq!(
+            in_trace.len(),
+            1,
+            "a public edge samples the call in itself"
+        );
+        let parent = in_trace[0].parent_span_id.expect("a parent").to_string();
+        assert_ne!(
+            parent, PARENT,
+            "the server's span is the speech call's parent"
+        );
+        let dsc = speech_receiver
+            .received_envelopes()
+            .into_iter()
+            .find_map(|(header, _)| {
+                let header: serde_json::Value = serde_json::from_str(&header).unwrap();
+                let trace = header.get("trace")?.clone();
+                (trace["trace_id"] == TRACE).then_some(trace)
+            })
+            .expect("the envelope of the speech transaction carries the trace's DSC");
+        assert_eq!(dsc["sampled"], "false", "{dsc}");
+        assert_eq!(dsc["transaction"], "GET /calls/{id}/transcript", "{dsc}");
+    }
+}

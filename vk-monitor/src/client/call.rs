@@ -38,8 +38,9 @@ pub(super) struct Call {
 impl Call {
     /// Starts recording a request to `target`: its metrics when a recorder is installed, a
     /// child span of the current span when there is one, whose trace the propagation headers
-    /// added to `headers` continue (for hosts the propagation targets allow). `None`: nothing
-    /// to record.
+    /// added to `headers` continue (for hosts the propagation targets allow). In a request
+    /// sampled out, the headers pass the negative decision on instead. `None`: nothing to
+    /// record.
     pub(super) fn start(
         target: &Target<'_>,
         template: Option<&PathTemplate>,
@@ -48,8 +49,15 @@ impl Call {
     ) -> Option<Call> {
         let parent = spans::current_traced();
         let metrics_on = is_recording();
-        if parent.is_none() && !metrics_on {
-            return None;
+        if parent.is_none() {
+            if let Some(unsampled) = spans::current_unsampled()
+                && trace::propagates_to(target.host)
+            {
+                insert(headers, trace::unsampled_headers(&unsampled));
+            }
+            if !metrics_on {
+                return None;
+            }
         }
         let authority = match (target.host, target.port) {
             ("", _) => OTHER_HOST.to_owned(),
@@ -78,12 +86,7 @@ impl Call {
         if let Some(span) = &span
             && trace::propagates_to(target.host)
         {
-            for (name, value) in trace::propagation_headers_for(&span.span) {
-                // The values are hex, digits and percent-encoded text: always valid.
-                if let Ok(value) = HeaderValue::try_from(value) {
-                    headers.insert(name, value);
-                }
-            }
+            insert(headers, trace::propagation_headers_for(&span.span));
         }
         Some(Call {
             handles,
@@ -103,6 +106,15 @@ impl Call {
     pub(super) fn fail(mut self, kind: ErrorKind) {
         self.status = Status::Error;
         self.error = Some(kind);
+    }
+}
+
+fn insert(headers: &mut HeaderMap, trace: Vec<(&'static str, String)>) {
+    for (name, value) in trace {
+        // The values are hex, digits and percent-encoded text: always valid.
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(name, value);
+        }
     }
 }
 

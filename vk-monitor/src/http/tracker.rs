@@ -10,8 +10,8 @@ use http::Request;
 use quanta::Instant;
 
 use super::handles::{MethodHandles, route_handles};
-use crate::sentry::request::{self, RequestInfo};
-use crate::sentry::spans::{self, Traced};
+use crate::sentry::request::{self, RequestInfo, RequestTrace};
+use crate::sentry::spans::Traced;
 use crate::sentry::state;
 
 /// The `status` of a request abandoned before its response ended: the client closed the
@@ -44,12 +44,12 @@ struct RequestLog {
     route: &'static str,
 }
 
-/// The request's own hub, what its events are described with, its transaction when it is
-/// sampled in, and whether an error event was captured while serving it.
+/// The request's own hub, what its events are described with, its trace (a transaction when
+/// it is sampled in), and whether an error event was captured while serving it.
 struct RequestSentry {
     hub: Arc<sentry::Hub>,
     info: Arc<RequestInfo>,
-    transaction: Option<Traced>,
+    trace: Option<RequestTrace>,
     /// Error events captured while the handler ran.
     reported: AtomicU32,
 }
@@ -75,7 +75,7 @@ impl RequestTracker {
         let sentry = sentry_on.then(|| {
             let info = Arc::new(RequestInfo::capture(request, route, state::send_pii()));
             let hub = request::hub();
-            let transaction = if excluded {
+            let trace = if excluded {
                 None
             } else {
                 request::start(request, route, &info)
@@ -83,7 +83,7 @@ impl RequestTracker {
             Box::new(RequestSentry {
                 hub,
                 info,
-                transaction,
+                trace,
                 reported: AtomicU32::new(0),
             })
         });
@@ -108,8 +108,7 @@ impl RequestTracker {
         match self.sentry.as_deref() {
             Some(sentry) => sentry::Hub::run(Arc::clone(&sentry.hub), || {
                 let _request = request::enter(&sentry.info);
-                let _entered =
-                    spans::enter_call(sentry.transaction.as_ref(), Some(&sentry.reported));
+                let _entered = RequestTrace::enter(sentry.trace.as_ref(), &sentry.reported);
                 f()
             }),
             None => f(),
@@ -158,6 +157,13 @@ impl RequestTracker {
     }
 }
 
+impl RequestTracker {
+    /// The request's transaction, when it is sampled in.
+    fn transaction(&self) -> Option<&Traced> {
+        self.sentry.as_deref()?.trace.as_ref()?.transaction()
+    }
+}
+
 impl Drop for RequestTracker {
     fn drop(&mut self) {
         if self.body_pending {
@@ -167,7 +173,7 @@ impl Drop for RequestTracker {
         let elapsed = self.start.elapsed();
         if let Some(handles) = self.handles {
             let status = handles.for_status(self.status);
-            let traced = self.sentry.as_deref().and_then(|s| s.transaction.as_ref());
+            let traced = self.transaction();
             match traced.map(Traced::ids) {
                 Some(ids) => {
                     status.count.increment_traced(ids);
@@ -183,9 +189,7 @@ impl Drop for RequestTracker {
         #[cfg(feature = "tracing")]
         if let Some(log) = self.log.take() {
             let trace_id = self
-                .sentry
-                .as_ref()
-                .and_then(|sentry| sentry.transaction.as_ref())
+                .transaction()
                 .map(|traced| traced.span.get_trace_context().trace_id.to_string());
             log_request(&log, self.status, elapsed, trace_id);
         }
@@ -195,7 +199,7 @@ impl Drop for RequestTracker {
             && let RequestSentry {
                 hub,
                 info,
-                transaction: Some(transaction),
+                trace: Some(RequestTrace::Sampled(transaction)),
                 reported,
             } = *sentry
         {

@@ -15,3 +15,4 @@ pub(crate) mod spans;
 pub(crate) mod state;
 pub mod trace;
 mod transport;
+pub(crate) mod unsampled;

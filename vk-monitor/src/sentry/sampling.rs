@@ -9,7 +9,8 @@
 //! are known, else drawn here, in millionths, so the value sent is exactly the one compared.
 //!
 //! The DSC: an incoming one of the same trace is kept frozen; otherwise this service is the
-//! head of the DSC and makes it from the decision and the client's settings.
+//! head of the DSC and makes it from the decision (either way: a trace sampled out passes
+//! `sentry-sampled=false` on) and the client's settings.
 
 use sentry::protocol::TraceId;
 
@@ -35,15 +36,17 @@ pub(crate) struct Parent<'a> {
     pub(crate) dsc: Option<&'a Dsc>,
 }
 
-/// A positive sampling decision: the rate it was taken with and the trace's `sample_rand`.
+/// A sampling decision: whether the trace is sampled, the rate it was taken with and the
+/// trace's `sample_rand`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Sampled {
+pub(crate) struct Decision {
+    pub(crate) sampled: bool,
     pub(crate) rate: f32,
     pub(crate) rand: f64,
 }
 
-/// Whether `candidate` is sampled; `None`: it is not.
-pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<Sampled> {
+/// Whether `candidate` is sampled; `None`: tracing is off, so nothing is decided or passed on.
+pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<Decision> {
     let base = state::traces_rate();
     if base <= 0.0 {
         return None; // tracing is off: no caller's decision and no sampler turns it on
@@ -51,31 +54,40 @@ pub(crate) fn decide(candidate: &Candidate<'_>, parent: &Parent<'_>) -> Option<S
     let parent_rate = parent.dsc.and_then(|dsc| rate_of(dsc.get("sample_rate")?));
     let incoming_rand = parent.dsc.and_then(|dsc| rand_of(dsc.get("sample_rand")?));
     let rand = || incoming_rand.unwrap_or_else(|| derived_rand(parent.sampled, parent_rate));
-    let sampler = state::sampler();
+    let has_sampler = state::has_sampler();
     // A configured sampler decides, told the caller's decision (as in Sentry's SDKs); without
     // one the caller's decision is followed unless following is off.
-    if sampler.is_none()
+    if !has_sampler
         && let Some(sampled) = parent.sampled.filter(|_| state::follow_incoming_sampling())
     {
-        return sampled.then(|| Sampled {
-            rate: 1.0,
+        return Some(Decision {
+            sampled,
+            rate: if sampled { 1.0 } else { base },
             rand: rand(),
         });
     }
-    let (rate, decimal) = match sampler {
-        Some(sampler) => {
-            let rate = sampler.rate(&SamplingContext {
+    let sampled_rate = has_sampler
+        .then(|| {
+            let tracing = state::tracing();
+            let sampler = tracing.as_ref()?.sampler.as_ref()?;
+            Some(sampler.rate(&SamplingContext {
                 name: candidate.name,
                 op: candidate.op,
                 route: candidate.route,
                 parent_sampled: parent.sampled,
-            });
-            (rate, state::decimal(rate))
-        }
+            }))
+        })
+        .flatten();
+    let (rate, decimal) = match sampled_rate {
+        Some(rate) => (rate, state::decimal(rate)),
         None => (base, state::traces_rate_decimal()),
     };
     let rand = rand();
-    (decimal > rand).then_some(Sampled { rate, rand })
+    Some(Decision {
+        sampled: decimal > rand,
+        rate,
+        rand,
+    })
 }
 
 /// A sample rate as Sentry sends it: a number from 0 to 1.
@@ -94,22 +106,23 @@ fn rand_of(text: &str) -> Option<f64> {
 
 /// A new `sample_rand`, consistent with the caller's decision when its rate is known: below
 /// the rate when it sampled the trace in, at or above it when it did not.
-fn derived_rand(sampled: Option<bool>, rate: Option<f64>) -> f64 {
+pub(crate) fn derived_rand(sampled: Option<bool>, rate: Option<f64>) -> f64 {
     let unit = f64::from(fastrand::u32(0..1_000_000)) / 1e6;
     let value = match (sampled, rate) {
-        (Some(true), Some(rate)) => unit * rate,
-        (Some(false), Some(rate)) => rate + unit * (1.0 - rate),
+        (Some(true), Some(rate)) if rate > 0.0 => unit * rate,
+        (Some(false), Some(rate)) if rate < 1.0 => rate + unit * (1.0 - rate),
+        // No value agrees with a decision its rate could not have taken.
         _ => return unit,
     };
     // In millionths, as sent; rounding down keeps a value below the rate below it.
     (value * 1e6).floor() / 1e6
 }
 
-/// The baggage of a sampled trace: the incoming DSC when it is this trace's (frozen), else one
-/// made here; and the other members the request brought, passed on.
+/// The baggage of a trace: the incoming DSC when it is this trace's (frozen), else one made
+/// here from `decision`; and the other members the request brought, passed on.
 pub(crate) fn trace_baggage(
     trace_id: TraceId,
-    sampled: Sampled,
+    decision: Decision,
     transaction: &str,
     incoming: Option<IncomingBaggage>,
 ) -> TraceBaggage {
@@ -121,22 +134,22 @@ pub(crate) fn trace_baggage(
     });
     let dsc = match &incoming {
         Some(incoming) if frozen => incoming.dsc.clone(),
-        _ => head_dsc(trace_id, sampled, transaction),
+        _ => head_dsc(trace_id, decision, transaction),
     };
     TraceBaggage::new(dsc, incoming)
 }
 
 /// The DSC of a trace whose head (for the DSC) is this service.
-fn head_dsc(trace_id: TraceId, sampled: Sampled, transaction: &str) -> Dsc {
+fn head_dsc(trace_id: TraceId, decision: Decision, transaction: &str) -> Dsc {
     let tracing = state::tracing();
     let mut entries = vec![("trace_id", trace_id.to_string())];
-    if let Some(tracing) = &tracing {
+    if let Some(tracing) = tracing.as_ref() {
         entries.push(("public_key", tracing.public_key.clone()));
     }
-    entries.push(("sample_rate", sampled.rate.to_string()));
-    entries.push(("sample_rand", format!("{:.6}", sampled.rand)));
-    entries.push(("sampled", "true".to_owned()));
-    if let Some(tracing) = &tracing {
+    entries.push(("sample_rate", decision.rate.to_string()));
+    entries.push(("sample_rand", format!("{:.6}", decision.rand)));
+    entries.push(("sampled", decision.sampled.to_string()));
+    if let Some(tracing) = tracing.as_ref() {
         entries.push(("release", tracing.release.clone()));
         entries.push(("environment", tracing.environment.clone()));
     }
@@ -160,6 +173,10 @@ mod tests {
             let rand = derived_rand(None, None);
             assert!((0.0..1.0).contains(&rand));
             assert_eq!(format!("{rand:.6}").parse::<f64>().unwrap(), rand, "exact");
+        }
+        for (sampled, rate) in [(false, 1.0), (true, 0.0)] {
+            let rand = derived_rand(Some(sampled), Some(rate));
+            assert!((0.0..1.0).contains(&rand), "{sampled} at {rate}: {rand}");
         }
         assert_eq!(rate_of("1"), Some(1.0));
         assert_eq!(rand_of("1"), None);

@@ -10,6 +10,9 @@
 //! Each span carries its trace's baggage (the dynamic sampling context and the members passed
 //! on). The transport asks here, on the thread that sends an envelope, which trace's baggage
 //! the envelope belongs to: the one being finished or captured for, else the current span's.
+//!
+//! A request sampled out is current too, as a trace not recorded (`sentry/unsampled.rs`): no
+//! call inside it starts a transaction of its own, and its outgoing calls pass the decision on.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -24,6 +27,16 @@ use sentry::{TransactionContext, TransactionOrSpan};
 
 use super::baggage::TraceBaggage;
 use super::sampling::{self, Candidate, Parent};
+use super::unsampled::Unsampled;
+
+/// The trace code on a thread runs in.
+#[derive(Clone)]
+enum Current {
+    /// A span being recorded.
+    Sampled(Traced),
+    /// A request's trace that is not recorded.
+    Unsampled(Arc<Unsampled>),
+}
 
 /// A span being recorded, with its trace's baggage.
 #[derive(Clone)]
@@ -64,7 +77,10 @@ pub(crate) fn baggage_of(trace_id: TraceId) -> Option<Arc<TraceBaggage>> {
     sending
         .or_else(|| {
             CURRENT
-                .try_with(|current| Some(current.try_borrow().ok()?.as_ref()?.baggage.clone()))
+                .try_with(|current| match current.try_borrow().ok()?.as_ref()? {
+                    Current::Sampled(traced) => Some(traced.baggage.clone()),
+                    Current::Unsampled(_) => None,
+                })
                 .ok()
                 .flatten()
         })
@@ -84,7 +100,7 @@ pub(crate) fn ids(span: &TransactionOrSpan) -> (TraceId, SpanId) {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Traced>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
     /// Error events captured on this thread so far: a call compares the count around the code
     /// it runs to learn whether a nested call already reported its failure.
     static REPORTED: Cell<u64> = const { Cell::new(0) };
@@ -101,50 +117,81 @@ pub(crate) fn count_report() {
     REPORTED.with(|count| count.set(count.get() + 1));
 }
 
-/// A child of the current span, or, with no current span, a transaction when the call is
-/// sampled in (a background job is its own trace). `None`: nothing to record.
+/// A child of the current span, or, outside any trace, a transaction when the call is
+/// sampled in (a background job is its own trace). `None`: nothing to record, which is also
+/// the answer inside a request sampled out.
 pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
-    if let Some(parent) = current_traced() {
-        let span = parent.span.start_child(op, description).into();
-        return Some(Traced {
-            span,
-            baggage: parent.baggage,
-        });
+    match CURRENT.with(|current| current.borrow().clone()) {
+        Some(Current::Sampled(parent)) => {
+            let span = parent.span.start_child(op, description).into();
+            return Some(Traced {
+                span,
+                baggage: parent.baggage,
+            });
+        }
+        Some(Current::Unsampled(_)) => return None,
+        None => {}
     }
     let candidate = Candidate {
         name: description,
         op,
         route: None,
     };
-    let sampled = sampling::decide(&candidate, &Parent::default())?;
+    let decision = sampling::decide(&candidate, &Parent::default())?;
+    if !decision.sampled {
+        return None;
+    }
     let mut context = TransactionContext::new(description, op);
     context.set_sampled(Some(true));
-    let baggage = sampling::trace_baggage(context.trace_id(), sampled, description, None);
+    let baggage = sampling::trace_baggage(context.trace_id(), decision, description, None);
     Some(start_transaction(context, baggage))
 }
 
 /// Starts a sampled transaction with its trace's baggage.
 pub(crate) fn start_transaction(context: TransactionContext, baggage: TraceBaggage) -> Traced {
+    DECIDED_HERE.set(true);
+    let span = sentry::start_transaction(context);
+    DECIDED_HERE.set(false);
     Traced {
-        span: sentry::start_transaction(context).into(),
+        span: span.into(),
         baggage: Arc::new(baggage),
     }
 }
 
+thread_local! {
+    /// Set while this crate starts a transaction it has already sampled, so that the SDK's
+    /// sampler tells it apart from one the application starts itself.
+    static DECIDED_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the transaction the SDK is sampling now is one this crate decided on.
+pub(crate) fn decided_here() -> bool {
+    DECIDED_HERE.get()
+}
+
 /// The current span on this thread, if any.
 pub(crate) fn current_traced() -> Option<Traced> {
-    CURRENT.with(|current| current.borrow().clone())
+    CURRENT.with(|current| match current.borrow().as_ref()? {
+        Current::Sampled(traced) => Some(traced.clone()),
+        Current::Unsampled(_) => None,
+    })
+}
+
+/// The current trace on this thread when it is a request's that is not recorded.
+pub(crate) fn current_unsampled() -> Option<Arc<Unsampled>> {
+    CURRENT.with(|current| match current.borrow().as_ref()? {
+        Current::Sampled(_) => None,
+        Current::Unsampled(unsampled) => Some(Arc::clone(unsampled)),
+    })
 }
 
 /// The trace context of the current span, if any. Safe in a panic hook: whatever state a
 /// panic left the thread-local in, this does not panic in turn.
 pub(crate) fn current_trace_context() -> Option<TraceContext> {
     CURRENT
-        .try_with(|current| {
-            let current = current.try_borrow().ok()?;
-            current
-                .as_ref()
-                .map(|traced| traced.span.get_trace_context())
+        .try_with(|current| match current.try_borrow().ok()?.as_ref()? {
+            Current::Sampled(traced) => Some(traced.span.get_trace_context()),
+            Current::Unsampled(_) => None,
         })
         .ok()
         .flatten()
@@ -153,13 +200,31 @@ pub(crate) fn current_trace_context() -> Option<TraceContext> {
 /// While alive: the call's span is current (when it has one), and error events captured on
 /// this thread are added to the call's count of nested reports (when Sentry is on).
 pub struct Entered<'a> {
-    previous_span: Option<Option<Traced>>,
+    previous_span: Option<Option<Current>>,
     nested: Option<(&'a AtomicU32, u64)>,
 }
 
 pub(crate) fn enter_call<'a>(span: Option<&Traced>, nested: Option<&'a AtomicU32>) -> Entered<'a> {
-    let previous_span =
-        span.map(|span| CURRENT.with(|current| current.borrow_mut().replace(span.clone())));
+    enter(span.map(|span| Current::Sampled(span.clone())), nested)
+}
+
+/// As [`enter_call`], for a request: its transaction when it is sampled in, else its trace
+/// not recorded when tracing is on.
+pub(crate) fn enter_request<'a>(
+    transaction: Option<&Traced>,
+    unsampled: Option<&Arc<Unsampled>>,
+    nested: Option<&'a AtomicU32>,
+) -> Entered<'a> {
+    let current = match (transaction, unsampled) {
+        (Some(traced), _) => Some(Current::Sampled(traced.clone())),
+        (None, Some(unsampled)) => Some(Current::Unsampled(Arc::clone(unsampled))),
+        (None, None) => None,
+    };
+    enter(current, nested)
+}
+
+fn enter(current: Option<Current>, nested: Option<&AtomicU32>) -> Entered<'_> {
+    let previous_span = current.map(|span| CURRENT.with(|slot| slot.borrow_mut().replace(span)));
     Entered {
         previous_span,
         nested: nested.map(|count| (count, reported())),

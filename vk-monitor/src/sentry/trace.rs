@@ -1,9 +1,11 @@
 //! The trace monitored code runs in, for code of the application's own: the current Sentry
-//! span, the headers that continue the trace in an outgoing request, and the hosts those
-//! headers may be sent to.
+//! span, the headers that continue the trace in an outgoing request (sampled, or passing a
+//! negative decision on), and the hosts those headers may be sent to.
 
 use sentry::TransactionOrSpan;
+use sentry::protocol::{SpanId, TraceId};
 
+use super::unsampled::Unsampled;
 use super::{spans, state};
 
 /// The span monitored code is running in on this thread, if any: the innermost one.
@@ -12,8 +14,10 @@ pub fn current_span() -> Option<TransactionOrSpan> {
 }
 
 /// Headers that continue the current trace in an outgoing request, with the innermost span
-/// monitored code runs in as the callee's parent: see [`propagation_headers_for`]. Empty
-/// outside a traced call.
+/// monitored code runs in as the callee's parent: see [`propagation_headers_for`]. In a
+/// request this service sampled out (or whose caller did), the same headers with the negative
+/// decision (`sentry-trace: TRACE-SPAN-0`, `traceparent` flags `00`, `sentry-sampled=false`
+/// in `baggage`), so that the callee decides the same in the same trace. Empty outside both.
 ///
 /// ```
 /// # fn send(_: &[(&str, String)]) {}
@@ -22,10 +26,10 @@ pub fn current_span() -> Option<TransactionOrSpan> {
 /// # assert!(headers.is_empty(), "no trace without a Sentry client");
 /// ```
 pub fn propagation_headers() -> Vec<(&'static str, String)> {
-    match current_span() {
-        Some(span) => propagation_headers_for(&span),
-        None => Vec::new(),
+    if let Some(span) = current_span() {
+        return propagation_headers_for(&span);
     }
+    spans::current_unsampled().map_or_else(Vec::new, |unsampled| unsampled_headers(&unsampled))
 }
 
 /// Headers that make `span` the parent of the callee of an outgoing request: `sentry-trace`
@@ -49,13 +53,29 @@ pub fn propagation_headers() -> Vec<(&'static str, String)> {
 pub fn propagation_headers_for(span: &TransactionOrSpan) -> Vec<(&'static str, String)> {
     // Only sampled spans are ever recorded: the decision passed on is "sampled".
     let (trace_id, span_id) = spans::ids(span);
+    let baggage = spans::baggage_of(trace_id).and_then(|baggage| baggage.header());
+    headers(trace_id, span_id, true, baggage)
+}
+
+/// The headers an outgoing call of the sampled-out request `unsampled` sends on.
+pub(crate) fn unsampled_headers(unsampled: &Unsampled) -> Vec<(&'static str, String)> {
+    let propagation = unsampled.propagation();
+    let baggage = propagation.baggage.header();
+    headers(propagation.trace_id, propagation.span_id, false, baggage)
+}
+
+fn headers(
+    trace_id: TraceId,
+    span_id: SpanId,
+    sampled: bool,
+    baggage: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let (decision, flags) = if sampled { ("1", "01") } else { ("0", "00") };
     let mut headers = vec![
-        ("sentry-trace", format!("{trace_id}-{span_id}-1")),
-        ("traceparent", format!("00-{trace_id}-{span_id}-01")),
+        ("sentry-trace", format!("{trace_id}-{span_id}-{decision}")),
+        ("traceparent", format!("00-{trace_id}-{span_id}-{flags}")),
     ];
-    if let Some(baggage) = spans::baggage_of(trace_id).and_then(|baggage| baggage.header()) {
-        headers.push(("baggage", baggage));
-    }
+    headers.extend(baggage.map(|baggage| ("baggage", baggage)));
     headers
 }
 

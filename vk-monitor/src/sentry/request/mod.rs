@@ -8,7 +8,8 @@
 //! off, whatever a client sends; with it on, a configured sampler decides, told the incoming
 //! decision; without one the incoming decision is followed (unless
 //! `SENTRY_FOLLOW_INCOMING_SAMPLING=false`), else `sample_rand` against the rate. A request
-//! sampled out starts no transaction.
+//! sampled out starts no transaction: its trace is passed on unrecorded
+//! (`sentry/unsampled.rs`).
 
 mod data;
 mod trace_headers;
@@ -20,8 +21,9 @@ use http::{Method, Request};
 use sentry::protocol::{Event, Level, SpanStatus};
 use sentry::{Hub, TransactionContext};
 
-use super::sampling::{self, Candidate, Parent};
+use super::sampling::{self, Candidate, Decision, Parent};
 use super::spans::{self, Traced};
+use super::unsampled::Unsampled;
 use super::{events, state};
 use crate::{method, status};
 pub(crate) use data::RequestInfo;
@@ -81,18 +83,63 @@ pub(crate) fn describe(event: &mut Event<'static>) {
     let _ = CURRENT.try_with(|current| current.set(Some(info)));
 }
 
-/// A transaction for `request`, if it is sampled in.
-pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) -> Option<Traced> {
+/// The trace a request runs in, with tracing on.
+pub(crate) enum RequestTrace {
+    /// Sampled in: its transaction.
+    Sampled(Traced),
+    /// Sampled out: passed on to the services it calls, not recorded.
+    Unsampled(Arc<Unsampled>),
+}
+
+impl RequestTrace {
+    /// The transaction, when the request is sampled in.
+    pub(crate) fn transaction(&self) -> Option<&Traced> {
+        match self {
+            RequestTrace::Sampled(traced) => Some(traced),
+            RequestTrace::Unsampled(_) => None,
+        }
+    }
+
+    /// While alive, the request's trace is the current one on this thread; error events
+    /// captured meanwhile are counted in `reported`.
+    pub(crate) fn enter<'a>(
+        trace: Option<&RequestTrace>,
+        reported: &'a std::sync::atomic::AtomicU32,
+    ) -> spans::Entered<'a> {
+        let (transaction, unsampled) = match trace {
+            Some(RequestTrace::Sampled(traced)) => (Some(traced), None),
+            Some(RequestTrace::Unsampled(unsampled)) => (None, Some(unsampled)),
+            None => (None, None),
+        };
+        spans::enter_request(transaction, unsampled, Some(reported))
+    }
+}
+
+/// The trace of `request`: a transaction when it is sampled in, its trace passed on
+/// unrecorded when not; `None` with tracing off.
+pub(crate) fn start<B>(
+    request: &Request<B>,
+    route: &'static str,
+    info: &RequestInfo,
+) -> Option<RequestTrace> {
     if state::traces_rate() <= 0.0 {
         return None; // tracing is off: a client's `sampled` flag cannot turn it on
     }
     let incoming = incoming_trace(request.headers());
     let parent_sampled = incoming.as_ref().and_then(|trace| trace.sampled);
-    if parent_sampled == Some(false)
-        && state::follow_incoming_sampling()
-        && state::sampler().is_none()
-    {
-        return None; // decided without reading the baggage (a sampler would decide itself)
+    let unsampled = |decision: Option<Decision>| {
+        let baggage = request.headers().get_all("baggage").iter().cloned();
+        RequestTrace::Unsampled(Arc::new(Unsampled::new(
+            incoming.as_ref().map(|trace| trace.trace_id),
+            baggage.collect(),
+            decision,
+            method::method_name(request.method()),
+            route,
+        )))
+    };
+    if parent_sampled == Some(false) && state::follow_incoming_sampling() && !state::has_sampler() {
+        // Decided without reading the baggage (a sampler would decide itself).
+        return Some(unsampled(None));
     }
     let baggage = incoming_baggage(request.headers());
     let name = transaction_name(request.method(), route);
@@ -109,7 +156,10 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) ->
         op: "http.server",
         route: Some(route),
     };
-    let sampled = sampling::decide(&candidate, &parent)?;
+    let decision = sampling::decide(&candidate, &parent)?;
+    if !decision.sampled {
+        return Some(unsampled(Some(decision)));
+    }
     let mut context = match &incoming {
         Some(trace) => TransactionContext::new_with_details(
             &name,
@@ -121,10 +171,10 @@ pub(crate) fn start<B>(request: &Request<B>, route: &str, info: &RequestInfo) ->
         None => TransactionContext::new(&name, "http.server"),
     };
     context.set_sampled(Some(true));
-    let baggage = sampling::trace_baggage(context.trace_id(), sampled, &name, baggage);
+    let baggage = sampling::trace_baggage(context.trace_id(), decision, &name, baggage);
     let traced = spans::start_transaction(context, baggage);
     traced.span.set_request(info.to_protocol());
-    Some(traced)
+    Some(RequestTrace::Sampled(traced))
 }
 
 /// `METHOD /route/{template}`. Methods outside the standard set are `OTHER`, as in the
