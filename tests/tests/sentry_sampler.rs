@@ -1,7 +1,8 @@
 //! The traces sampler where the caller's decision is not followed
 //! (`SENTRY_FOLLOW_INCOMING_SAMPLING=false`): it sees that decision, and the trace's
 //! `sample_rand` decides against the rate it returns; a monitored call with no request around
-//! it is sampled by op and name. Real transport, loopback receiver.
+//! it is sampled by op and name, and so is a transaction the application starts itself with
+//! `sentry::start_transaction`. Real transport, loopback receiver.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +48,7 @@ async fn the_sampler_decides_with_the_traces_sample_rand() {
                         context.parent_sampled,
                     ));
                     match (context.op, context.name) {
-                        (_, "sentry_sampler::nightly_job") => 1.0,
+                        (_, "sentry_sampler::nightly_job" | "app.kept") => 1.0,
                         ("queue.task", _) => 0.0,
                         _ => 0.5,
                     }
@@ -72,6 +73,11 @@ async fn the_sampler_decides_with_the_traces_sample_rand() {
     }
     nightly_job().await;
     hourly_job().await;
+    // The application's own: at the base rate of 0.01 the first would almost never be kept.
+    for name in ["app.kept", "app.dropped"] {
+        let context = sentry::TransactionContext::new(name, "queue.task");
+        sentry::start_transaction(context).finish();
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(monitor.flush(Duration::from_secs(5)));
 
@@ -84,7 +90,7 @@ async fn the_sampler_decides_with_the_traces_sample_rand() {
     );
     assert_eq!(seen[..2], [request_context.clone(), request_context]);
     assert_eq!(
-        seen[2..],
+        seen[2..4],
         [
             (
                 "sentry_sampler::nightly_job".into(),
@@ -99,6 +105,14 @@ async fn the_sampler_decides_with_the_traces_sample_rand() {
                 None
             ),
         ]
+    );
+    assert_eq!(
+        seen[4..],
+        [
+            ("app.kept".into(), "queue.task".into(), None, None),
+            ("app.dropped".into(), "queue.task".into(), None, None),
+        ],
+        "the application's transactions meet the sampler once each"
     );
 
     let headers: Vec<Value> = receiver
@@ -118,9 +132,16 @@ async fn the_sampler_decides_with_the_traces_sample_rand() {
     );
     let jobs: Vec<&Value> = headers
         .iter()
-        .filter(|trace| trace["trace_id"] != TRACE)
+        .filter(|trace| trace["trace_id"] != TRACE && trace.get("transaction").is_some())
         .collect();
     assert_eq!(jobs.len(), 1, "{headers:?}");
     assert_eq!(jobs[0]["transaction"], "sentry_sampler::nightly_job");
     assert_eq!(jobs[0]["sample_rate"], "1", "the rate the sampler chose");
+    let (transactions, _) = receiver.received();
+    let apps: Vec<_> = transactions
+        .iter()
+        .filter_map(|t| t.name.as_deref())
+        .filter(|name| name.starts_with("app."))
+        .collect();
+    assert_eq!(apps, ["app.kept"], "sampled by the sampler's rates");
 }

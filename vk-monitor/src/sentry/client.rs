@@ -7,8 +7,8 @@ use std::time::Duration;
 use sentry::protocol::Event;
 use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
 
-use super::{events, panics, request, state, transport};
-use crate::config::Config;
+use super::{events, panics, request, spans, state, transport};
+use crate::config::{Config, SamplingContext};
 use crate::routes::ExcludedRoutes;
 
 /// How long dropping the guard waits for pending envelopes, at most.
@@ -73,13 +73,36 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
 }
 
 impl Filters {
-    /// Nothing is sampled with tracing off (`rate` 0) and excluded routes never are; a
-    /// decision already taken (the parent's, or the HTTP layer's) is honoured; else `rate`.
+    /// Nothing is sampled with tracing off (`rate` 0) and excluded routes never are; this
+    /// crate's own transactions were decided before they started. One the application starts
+    /// itself (`sentry::start_transaction`) is sampled as ours are: by the configured sampler,
+    /// told the parent's decision; without one, by that decision when it is followed, else
+    /// at `rate`.
     fn sample_rate(&self, context: &TransactionContext, rate: f32) -> f32 {
         if rate <= 0.0 || self.is_excluded_transaction(context.name()) {
             return 0.0;
         }
-        match context.sampled() {
+        if spans::decided_here() {
+            return if context.sampled() == Some(true) {
+                1.0
+            } else {
+                0.0
+            };
+        }
+        if state::has_sampler()
+            && let Some(sampler) = state::tracing().as_ref().and_then(|t| t.sampler.clone())
+        {
+            return sampler.rate(&SamplingContext {
+                name: context.name(),
+                op: context.operation(),
+                route: None,
+                parent_sampled: context.sampled(),
+            });
+        }
+        match context
+            .sampled()
+            .filter(|_| state::follow_incoming_sampling())
+        {
             Some(true) => 1.0,
             Some(false) => 0.0,
             None => rate,
