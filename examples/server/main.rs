@@ -25,6 +25,9 @@
 //! | `SPEECH_FAILURE_RATE` | `0.1` | share of requests the server's own speech service fails with `503` |
 //! | `SPEECH_LATENCY_MS` | `20..400` | that service's latency range, in milliseconds |
 //! | `SHUTDOWN_DRAIN_MS` | `5000` | on SIGTERM, how long `/ready` fails before the server stops |
+//!
+//! As with vk-monitor's own, a variable set but empty is invalid (unset it for the default),
+//! and every invalid one, the server's and vk-monitor's, is named in one start-up error.
 
 mod api;
 mod business;
@@ -32,6 +35,7 @@ mod health;
 mod repository;
 mod speech;
 mod speech_service;
+mod startup;
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -40,11 +44,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use vk_monitor::Monitor;
+use vk_monitor::{AppSettings, Monitor};
 
 use crate::repository::CallRepository;
 use crate::speech::SpeechProvider;
-use crate::speech_service::{SpeechSettings, read};
+use crate::speech_service::SpeechSettings;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -72,50 +76,34 @@ enum Speech {
 }
 
 impl Settings {
-    fn from_env() -> Result<Self, String> {
-        let listen = read(
-            "LISTEN_ADDR",
-            "127.0.0.1:3000",
-            "a socket address such as 127.0.0.1:3000",
-            |v| v.parse().ok(),
-        )?;
-        let speech = match std::env::var("SPEECH_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-        {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                Speech::External(url)
-            }
-            Some(url) => {
-                return Err(format!(
-                    "SPEECH_URL={url:?} is invalid: expected an http:// or https:// URL"
-                ));
-            }
+    /// Reads the server's own variables into `settings`, which keeps the invalid ones (set but
+    /// empty included) to be reported with vk-monitor's.
+    fn read(settings: &mut AppSettings) -> Self {
+        let listen = startup::listen_addr(settings, "127.0.0.1:3000");
+        let external = settings.get("SPEECH_URL", "an http:// or https:// URL", |url| {
+            (url.starts_with("http://") || url.starts_with("https://")).then(|| url.to_owned())
+        });
+        let speech = match external {
+            Some(url) => Speech::External(url),
             None => Speech::Local {
-                listen: read(
+                listen: settings.get_or(
                     "SPEECH_LISTEN_ADDR",
-                    "127.0.0.1:0",
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
                     "a socket address such as 127.0.0.1:3001",
-                    |v| v.parse().ok(),
-                )?,
-                settings: SpeechSettings::from_env()?,
+                    |v| v.trim().parse().ok(),
+                ),
+                settings: SpeechSettings::read(settings),
             },
         };
-        let drain = read(
-            "SHUTDOWN_DRAIN_MS",
-            "5000",
-            "a whole number of milliseconds",
-            |v| v.trim().parse().ok().map(Duration::from_millis),
-        )?;
-        let database_url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        Ok(Settings {
+        let drain = startup::drain(settings);
+        let database_url =
+            settings.get("DATABASE_URL", "a database URL", |url| Some(url.to_owned()));
+        Settings {
             listen,
             database_url,
             speech,
             drain,
-        })
+        }
     }
 }
 
@@ -132,27 +120,16 @@ pub fn app(state: AppState, monitor: &Monitor) -> Router {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // RUST_LOG (default info), LOG_FORMAT=text|json; every line inside a traced request carries
-    // the Sentry trace id.
-    if let Err(error) = vk_monitor::tracing::init() {
-        eprintln!("voice-calls: {error}");
-        return ExitCode::FAILURE;
-    }
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // Display, not Debug: `METRICS_ADDR=...: cannot serve the admin routes there: ...`.
-            tracing::error!(%error, "voice-calls could not start");
-            eprintln!("voice-calls: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    startup::main("voice-calls", run()).await
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
-    let settings = Settings::from_env()?;
-    // SENTRY_DSN, ENABLE_METRICS, APM_ENVIRONMENT, HEALTH_SHOW_DETAILS... are read here.
+    let mut app_settings = AppSettings::from_env();
+    let settings = Settings::read(&mut app_settings);
+    // SENTRY_DSN, ENABLE_METRICS, APM_ENVIRONMENT, HEALTH_SHOW_DETAILS... are read here, and
+    // the server's own invalid settings are reported with them.
     let monitor = vk_monitor::Monitor::builder("voice-calls", env!("CARGO_PKG_VERSION"))
+        .app_settings(app_settings)
         .exporter(|exporter| {
             exporter.buckets_for(business::CALL_DURATION, business::CALL_DURATION_BUCKETS)
         })
@@ -185,13 +162,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         speech = %speech_url,
         "voice-calls listening"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal(monitor.clone(), settings.drain))
-        .await?;
-    // The last handle on the monitor: dropping it flushes what Sentry still has queued.
-    drop(monitor);
-    tracing::info!("voice-calls stopped");
-    Ok(())
+    startup::serve("voice-calls", listener, app, monitor, settings.drain).await
 }
 
 /// Starts the speech service on a second listener at `listen`, monitored by the same layer as
@@ -213,31 +184,4 @@ async fn serve_speech(
     });
     tracing::info!(listen = %url, "speech service listening");
     Ok(url)
-}
-
-/// Resolves on ctrl-c, or on SIGTERM after a drain period: readiness fails at once, so load
-/// balancers stop sending traffic while in-flight and late requests are still served.
-async fn shutdown_signal(monitor: Monitor, drain: Duration) {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {
-            monitor.shutdown();
-            tracing::info!(?drain, "voice-calls draining: /ready now fails");
-            tokio::time::sleep(drain).await;
-        },
-    }
 }

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use vk_monitor::{MonitoredError, monitored};
+use vk_monitor::{AppSettings, MonitoredError, monitored};
 
 /// The route template of the transcript endpoint: the service's route and the client's span
 /// name alike.
@@ -35,29 +35,30 @@ pub struct SpeechSettings {
 
 impl SpeechSettings {
     /// Reads `SPEECH_FAILURE_RATE` (default `0.1`) and `SPEECH_LATENCY_MS` (default
-    /// `20..400`); a bad value is an error naming the variable, the value and what was
-    /// expected.
-    pub fn from_env() -> Result<Self, String> {
-        let failure_rate = read("SPEECH_FAILURE_RATE", "0.1", "a number from 0 to 1", |v| {
-            v.trim()
-                .parse()
-                .ok()
-                .filter(|rate: &f64| (0.0..=1.0).contains(rate))
-        })?;
-        let latency_ms = read(
+    /// `20..400`) into `settings`, which keeps a bad value (set but empty included) for the
+    /// start-up error, beside vk-monitor's own.
+    pub fn read(settings: &mut AppSettings) -> Self {
+        let failure_rate =
+            settings.get_or("SPEECH_FAILURE_RATE", 0.1, "a number from 0 to 1", |v| {
+                v.trim()
+                    .parse()
+                    .ok()
+                    .filter(|rate: &f64| (0.0..=1.0).contains(rate))
+            });
+        let latency_ms = settings.get_or(
             "SPEECH_LATENCY_MS",
-            "20..400",
+            20..400,
             "a range of milliseconds such as 20..400",
             |v| {
                 let (low, high) = v.split_once("..")?;
                 let range = low.trim().parse().ok()?..high.trim().parse().ok()?;
                 (!range.is_empty()).then_some(range)
             },
-        )?;
-        Ok(SpeechSettings {
+        );
+        SpeechSettings {
             failure_rate,
             latency_ms,
-        })
+        }
     }
 
     fn latency(&self) -> Duration {
@@ -73,18 +74,6 @@ impl SpeechSettings {
     fn fails(&self) -> bool {
         fastrand::f64() < self.failure_rate
     }
-}
-
-/// Reads one variable, or its default; a bad value is an error naming the variable, the value
-/// and what was expected.
-pub fn read<T>(
-    name: &str,
-    default: &str,
-    expected: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<T, String> {
-    let value = std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    parse(&value).ok_or_else(|| format!("{name}={value:?} is invalid: expected {expected}"))
 }
 
 /// The provider's routes, without a monitoring layer: each front adds its own.

@@ -12,7 +12,12 @@ use vk_monitor_tests::load::{example_binary, free_port};
 
 /// Runs the server in `dir` with `env`, expecting it to exit on its own.
 fn run_server(dir: &Path, env: &[(&str, &OsStr)]) -> Output {
-    let mut command = Command::new(example_binary("server"));
+    run_example("server", dir, env)
+}
+
+/// Runs the example `name` in `dir` with `env`, expecting it to exit on its own.
+fn run_example(name: &str, dir: &Path, env: &[(&str, &OsStr)]) -> Output {
+    let mut command = Command::new(example_binary(name));
     command
         .current_dir(dir)
         .env("LISTEN_ADDR", free_port().to_string())
@@ -27,7 +32,7 @@ fn run_server(dir: &Path, env: &[(&str, &OsStr)]) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start the example server");
+        .unwrap_or_else(|error| panic!("start the example {name}: {error}"));
     // A server that started despite the settings would never exit: give it a deadline.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while child.try_wait().expect("poll the server").is_none() {
@@ -116,5 +121,58 @@ fn invalid_log_settings_are_named_like_every_other_setting() {
         "{stderr}"
     );
     assert!(stderr.contains(r#"RUST_LOG="server=loud""#), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The examples' own settings follow the crate's rules: set but empty is invalid, and each is
+/// named in the one start-up error that names the crate's.
+#[test]
+#[ignore = "runs the example binaries; .ci/run runs it"]
+fn the_examples_own_settings_are_named_with_the_crates() {
+    let dir = scratch_dir("app-settings");
+    let output = run_server(
+        &dir,
+        &[
+            ("LISTEN_ADDR", OsStr::new("")),
+            ("SPEECH_LATENCY_MS", OsStr::new("")),
+            ("SPEECH_FAILURE_RATE", OsStr::new("2")),
+            ("SHUTDOWN_DRAIN_MS", OsStr::new("soon")),
+            ("MONITOR_TOKEN", OsStr::new("")),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("voice-calls: invalid configuration:"))
+        .unwrap_or_else(|| panic!("no configuration error in {stderr}"));
+    for named in [
+        r#"LISTEN_ADDR="" (expected a value: the variable is set but empty"#,
+        r#"SPEECH_LATENCY_MS="" (expected a value"#,
+        r#"SPEECH_FAILURE_RATE="2" (expected a number from 0 to 1)"#,
+        r#"SHUTDOWN_DRAIN_MS="soon" (expected a whole number of milliseconds)"#,
+        r#"MONITOR_TOKEN="" (expected a value"#,
+    ] {
+        assert!(line.contains(named), "{named} not in {line}");
+    }
+
+    let output = run_example(
+        "speech",
+        &dir,
+        &[
+            ("SPEECH_URL", OsStr::new("")), // not the speech service's: not read
+            ("SPEECH_FAILURE_RATE", OsStr::new("")),
+            ("ENABLE_METRICS", OsStr::new("maybe")),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains(r#"speech: invalid configuration: SPEECH_FAILURE_RATE="" (expected a value"#)
+            && stderr.contains(r#"ENABLE_METRICS="maybe""#)
+            && !stderr.contains("SPEECH_URL"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -23,8 +23,8 @@ pub mod tracing;
 pub use crate::admin::profiling;
 pub use crate::admin::{ListenerLimits, MonitorToken};
 pub use crate::config::{
-    Config, ConfigBuilder, ConfigError, InvalidVariable, PropagationTargets, SamplingContext,
-    TracesSampler,
+    AppSettings, Config, ConfigBuilder, ConfigError, InvalidVariable, PropagationTargets,
+    SamplingContext, TracesSampler,
 };
 pub use crate::instrument::{MonitoredError, Outcome};
 pub use crate::metrics::error::ExporterError;

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use sentry::types::Dsn;
 
-use super::env::{EnvReader, Found, process_var, read_dotenv};
-use super::error::{ConfigError, InvalidVariable};
+use super::env::{EnvReader, Found};
+use super::error::ConfigError;
 use super::sampler::{SamplingContext, TracesSampler};
 use super::sentry_names::{ENVIRONMENT_EXPECTED, RELEASE_EXPECTED, is_environment, is_release};
 use super::settings::Config;
@@ -159,22 +159,7 @@ impl ConfigBuilder {
     /// Completes the configuration from the environment (and `.env`).
     #[allow(clippy::wrong_self_convention)] // reads like English: `builder().from_env()`
     pub fn from_env(self) -> Result<Config, ConfigError> {
-        let (dotenv, dotenv_error) = match std::env::current_dir() {
-            Ok(dir) => read_dotenv(&dir),
-            Err(_) => Default::default(), // no working directory: no `.env` to look for
-        };
-        let mut reader = EnvReader::new(move |name: &str| match process_var(name) {
-            Found::Unset => Found::from(dotenv.get(name).cloned()),
-            found => found,
-        });
-        if let Some(error) = dotenv_error {
-            reader.invalid.push(InvalidVariable {
-                name: ".env",
-                value: error,
-                expected: "KEY=value lines (the offending line is not shown: it may hold a secret)",
-            });
-        }
-        self.read(reader)
+        self.read(EnvReader::environment())
     }
 
     /// Completes the configuration from `lookup` instead of the process environment.

@@ -128,6 +128,31 @@ pub(super) struct EnvReader<L> {
     not_unicode: HashSet<&'static str>,
 }
 
+/// The process environment, then the `.env` file for what it leaves unset.
+pub(super) type Environment = Box<dyn Fn(&str) -> Found + Send + Sync>;
+
+impl EnvReader<Environment> {
+    /// A reader of the process environment and `.env`; a malformed `.env` is reported first.
+    pub(super) fn environment() -> Self {
+        let (dotenv, dotenv_error) = match std::env::current_dir() {
+            Ok(dir) => read_dotenv(&dir),
+            Err(_) => Default::default(), // no working directory: no `.env` to look for
+        };
+        let mut reader = EnvReader::new(Box::new(move |name: &str| match process_var(name) {
+            Found::Unset => Found::from(dotenv.get(name).cloned()),
+            found => found,
+        }) as Environment);
+        if let Some(error) = dotenv_error {
+            reader.invalid.push(InvalidVariable {
+                name: ".env",
+                value: error,
+                expected: "KEY=value lines (the offending line is not shown: it may hold a secret)",
+            });
+        }
+        reader
+    }
+}
+
 impl<L: Fn(&str) -> Found> EnvReader<L> {
     pub(super) fn new(lookup: L) -> Self {
         EnvReader {

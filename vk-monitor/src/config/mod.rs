@@ -2,6 +2,7 @@
 //! validated before anything uses it. Every invalid variable is reported at once, naming the
 //! variable, its value and what was expected; nothing here panics.
 
+mod app_settings;
 mod builder;
 mod env;
 mod error;
@@ -12,6 +13,7 @@ mod sentry_names;
 mod settings;
 mod targets;
 
+pub use app_settings::AppSettings;
 pub use builder::ConfigBuilder;
 pub use error::{ConfigError, InvalidVariable};
 #[cfg(feature = "tracing-subscriber")]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{InitError, Monitor};
 use crate::admin::{self, ListenerLimits};
-use crate::config::ConfigBuilder;
+use crate::config::{AppSettings, ConfigBuilder, ConfigError};
 use crate::health::HealthRegistry;
 use crate::http::MonitorLayer;
 use crate::metrics::exporter::{Exporter, ExporterBuilder};
@@ -39,6 +39,7 @@ pub struct MonitorBuilder {
     layer: MonitorLayer,
     ignore_errors: Vec<String>,
     listener_limits: ListenerLimits,
+    app_settings: Option<AppSettings>,
 }
 
 impl MonitorBuilder {
@@ -51,6 +52,7 @@ impl MonitorBuilder {
             layer: MonitorLayer::new(),
             ignore_errors: Vec::new(),
             listener_limits: ListenerLimits::default(),
+            app_settings: None,
         }
     }
 
@@ -91,11 +93,46 @@ impl MonitorBuilder {
         self
     }
 
+    /// The application's own settings, read before: their invalid variables fail
+    /// [`install`](Self::install) in one [`ConfigError`] with the crate's, theirs first.
+    ///
+    /// ```
+    /// let mut settings = vk_monitor::AppSettings::from_lookup(|name| {
+    ///     (name == "LISTEN_ADDR").then(String::new) // set, but empty
+    /// });
+    /// let _listen = settings.get("LISTEN_ADDR", "a socket address", |v| v.parse::<std::net::SocketAddr>().ok());
+    /// let error = vk_monitor::Monitor::builder("voice-calls", "1.0.0")
+    ///     .app_settings(settings)
+    ///     .install()
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains(r#"LISTEN_ADDR="" (expected a value"#), "{error}");
+    /// ```
+    pub fn app_settings(mut self, settings: AppSettings) -> Self {
+        self.app_settings = Some(settings);
+        self
+    }
+
     /// Reads the configuration, installs the exporter (unless metrics are disabled) and starts
     /// the Sentry client (when a DSN is set). Warnings about accepted but ineffective settings
     /// are printed once, to standard error.
     pub fn install(self) -> Result<Monitor, InitError> {
-        let config = self.config.from_env()?;
+        let mut invalid = self
+            .app_settings
+            .map(AppSettings::into_invalid)
+            .unwrap_or_default();
+        let config = match self.config.from_env() {
+            Ok(config) if invalid.is_empty() => config,
+            Ok(_) => return Err(InitError::Config(ConfigError { invalid })),
+            Err(error) => {
+                // A malformed `.env` is found by both readers: named once.
+                for variable in error.invalid {
+                    if !invalid.contains(&variable) {
+                        invalid.push(variable);
+                    }
+                }
+                return Err(InitError::Config(ConfigError { invalid }));
+            }
+        };
         for warning in &config.warnings {
             eprintln!("vk-monitor: warning: {warning}");
         }
