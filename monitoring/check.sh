@@ -92,7 +92,7 @@ METRICS = {
     "build_info", "process_cpu_seconds_total", "process_resident_memory_bytes",
     "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
     "voice_calls_active", "voice_calls_total", "health_check_up",
-    "sentry_envelopes_dropped_total",
+    "sentry_envelopes_dropped_total", "metrics_series_dropped_total",
     "http_client_requests_total", "http_client_requests_in_flight", "http_client_errors_total",
 }
 for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
@@ -317,6 +317,11 @@ ALERTS = [
     # dependency's own ServiceDown carries the dependency's job).
     ({"alertname": "DependencyErrorRate", "job": "voice-calls-us", "host": "speech.internal", "severity": "ticket"}, True),
     ({"alertname": "DependencyErrorRate", "job": "voice-calls-eu", "host": "speech.internal", "severity": "ticket"}, False),
+    # A metric at its series limit is no symptom of a down target, but it is a ticket of the
+    # job like the others: muted while a target of the job is down, and notified once it is
+    # back (it fires for an hour after the last refusal).
+    ({"alertname": "MetricsSeriesDropped", "job": "voice-calls-us", "metric": "voice_logins_total", "severity": "ticket"}, True),
+    ({"alertname": "MetricsSeriesDropped", "job": "voice-calls-eu", "metric": "voice_logins_total", "severity": "ticket"}, False),
 ]
 
 with socket.socket() as s:
@@ -402,6 +407,8 @@ step "alertmanager routes severity=ticket to ticket" \
   am_route ticket alertname=HighErrorRate job=voice-calls route=/calls severity=ticket
 step "alertmanager routes DependencyErrorRate (severity=ticket) to ticket" \
   am_route ticket alertname=DependencyErrorRate job=voice-calls host=speech.internal severity=ticket
+step "alertmanager routes MetricsSeriesDropped (severity=ticket) to ticket" \
+  am_route ticket alertname=MetricsSeriesDropped job=voice-calls metric=voice_logins_total severity=ticket
 step "alertmanager routes another severity to default" \
   am_route default alertname=DiskFilling job=voice-calls severity=info
 step "alertmanager routes an alert without severity to default" \
