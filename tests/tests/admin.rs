@@ -1,5 +1,6 @@
 //! The admin routes: on a listener of their own (`METRICS_ADDR`), behind a bearer token
-//! (`MONITOR_TOKEN`), or both; health details only for those who hold the token.
+//! (`MONITOR_TOKEN`), or both; on the public port, health says only the statuses once either
+//! is set, and more to those who hold the token.
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -87,19 +88,43 @@ async fn health_details_need_the_token_or_the_admin_listener() {
     let public = serve(MONITOR.router()).await;
     let detail = "replica lag 40 s on db-replica-2";
 
+    // Anonymous callers of the public port learn the status and each check's, nothing more:
+    // operators have the admin listener and the token.
+    for path in ["/ready", "/health", "/startup"] {
+        let anonymous = http_get(public, path).await;
+        let body: serde_json::Value = serde_json::from_str(&anonymous.body).unwrap();
+        let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["checks", "status"], "{path}: {body}");
+        for (name, check) in body["checks"].as_object().unwrap() {
+            assert!(name.ends_with(":status"), "{path}: {name} in {body}");
+            let keys: Vec<&String> = check[0].as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["status"], "{path}: {body}");
+        }
+    }
     let anonymous = http_get(public, "/ready").await;
     assert_eq!(anonymous.status, 503);
-    assert!(anonymous.body.contains(r#""replica:status""#));
+    assert!(
+        anonymous
+            .body
+            .contains(r#""replica:status":[{"status":"fail"}]"#),
+        "{}",
+        anonymous.body
+    );
     assert!(!anonymous.body.contains(detail), "{}", anonymous.body);
 
     let operator = get_with(public, "/ready", &bearer(TOKEN)).await;
     assert_eq!(operator.status, 503);
     assert!(operator.body.contains(detail), "{}", operator.body);
+    for shown in ["rustVersion", "releaseId", "replica:responseTime"] {
+        assert!(operator.body.contains(shown), "{shown}: {}", operator.body);
+    }
 
     assert_eq!(http_get(admin, "/ready").await.status, 401);
     let on_admin = get_with(admin, "/ready", &bearer(TOKEN)).await;
     assert_eq!(on_admin.status, 503);
     assert!(on_admin.body.contains(detail), "{}", on_admin.body);
+    assert!(on_admin.body.contains("rustVersion"), "{}", on_admin.body);
 }
 
 #[tokio::test]
@@ -118,15 +143,20 @@ async fn a_token_alone_guards_metrics_on_the_public_port() {
         get_with(public, "/metrics", &bearer(TOKEN)).await.status,
         200
     );
-    assert_eq!(
-        http_get(public, "/health").await.status,
-        200,
-        "probes need no token"
+    let probe = http_get(public, "/health").await;
+    assert_eq!(probe.status, 200, "probes need no token");
+    assert!(
+        !probe.body.contains("rustVersion") && !probe.body.contains("version"),
+        "a token alone also keeps the public health routes short: {}",
+        probe.body
     );
 
     // Without a token nothing is guarded: the default, for scrapes inside a private network.
+    // Health says what it always did, for there is no other way in.
     let open = serve(Monitor::new(exporter).router()).await;
     assert_eq!(http_get(open, "/metrics").await.status, 200);
+    let probe = http_get(open, "/health").await;
+    assert!(probe.body.contains("rustVersion"), "{}", probe.body);
 }
 
 /// A request for a zero-second profile is refused with 400 by the profile route itself, so a

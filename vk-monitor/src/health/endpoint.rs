@@ -21,45 +21,62 @@ pub const CONTENT_TYPE: &str = "application/health+json";
 /// The compiler the binary was built with.
 const RUST_VERSION: &str = env!("VK_MONITOR_RUSTC_VERSION");
 
-/// Who sees failure details (`output`): they can reveal internals, so only operators do.
+/// How much a health response says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthView {
+    /// The overall status and each check's status: what a load balancer or an anonymous
+    /// caller needs, and nothing an attacker could use.
+    Status,
+    /// Also the service's identity (version, release, environment, compiler), uptime, each
+    /// check's observed value and response time.
+    Standard,
+    /// Also why a check failed (`output`), which can reveal internals.
+    Full,
+}
+
+/// Who a health route answers, and so how much it says.
 #[derive(Clone, Debug)]
-pub(crate) enum Details {
-    /// Where `HEALTH_SHOW_DETAILS` says so.
-    Configured,
-    /// As configured, and to requests that carry the admin token.
-    ConfiguredOrToken(MonitorToken),
-    /// Always: the routes are served to operators only.
-    Always,
+pub(crate) enum Audience {
+    /// Anyone, on the only port there is: [`HealthView::Standard`], or
+    /// [`HealthView::Full`] with `HEALTH_SHOW_DETAILS`.
+    Open,
+    /// Anyone, on the application's port while operators have their own way in (an admin
+    /// listener, or the token): [`HealthView::Status`]; [`HealthView::Full`] with
+    /// `HEALTH_SHOW_DETAILS` or to requests that carry the token.
+    Public(Option<MonitorToken>),
+    /// Operators only: [`HealthView::Full`].
+    Operators,
 }
 
 impl HealthRegistry {
-    /// A router serving `/health` (liveness), `/ready` (readiness) and `/startup`.
+    /// A router serving `/health` (liveness), `/ready` (readiness) and `/startup`, to anyone:
+    /// without failure output unless `HEALTH_SHOW_DETAILS` is set.
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        self.routes(Details::Configured)
+        self.routes(Audience::Open)
     }
 
-    pub(crate) fn routes<S>(&self, details: Details) -> Router<S>
+    pub(crate) fn routes<S>(&self, audience: Audience) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
         let route = |kind: CheckKind| {
-            let (registry, details) = (self.clone(), details.clone());
+            let (registry, audience) = (self.clone(), audience.clone());
             get(move |headers: HeaderMap| async move {
                 let report = match kind {
                     CheckKind::Readiness => Arc::new(registry.readiness().await),
                     kind => registry.report(kind).await,
                 };
-                let details = match &details {
-                    Details::Configured => registry.show_details(),
-                    Details::ConfiguredOrToken(token) => {
-                        registry.show_details() || token.authorizes(&headers)
-                    }
-                    Details::Always => true,
+                let view = match &audience {
+                    _ if registry.show_details() => HealthView::Full,
+                    Audience::Open => HealthView::Standard,
+                    Audience::Public(Some(token)) if token.authorizes(&headers) => HealthView::Full,
+                    Audience::Public(_) => HealthView::Status,
+                    Audience::Operators => HealthView::Full,
                 };
-                registry.response(kind, &report, details)
+                registry.response(kind, &report, view)
             })
         };
         Router::new()
@@ -68,9 +85,9 @@ impl HealthRegistry {
             .route(routes::STARTUP, route(CheckKind::Startup))
     }
 
-    fn response(&self, kind: CheckKind, report: &HealthReport, details: bool) -> Response {
-        // Asking for details (`?verbose`) is not enough: see `Details`.
-        let body = self.body(kind, report, details);
+    fn response(&self, kind: CheckKind, report: &HealthReport, view: HealthView) -> Response {
+        // Asking for details (`?verbose`) is not enough: see `Audience`.
+        let body = self.body(kind, report, view);
         let status = match report.status {
             HealthStatus::Fail => StatusCode::SERVICE_UNAVAILABLE,
             HealthStatus::Pass | HealthStatus::Warn => StatusCode::OK,
@@ -82,23 +99,25 @@ impl HealthRegistry {
         (status, headers, body.to_string()).into_response()
     }
 
-    /// The response body for `report`.
-    pub fn body(&self, kind: CheckKind, report: &HealthReport, details: bool) -> Value {
-        let info = service_info::get();
-        let service = &info.service;
+    /// The response body for `report`, saying as much as `view`.
+    pub fn body(&self, kind: CheckKind, report: &HealthReport, view: HealthView) -> Value {
         let mut checks = Map::new();
         for check in &report.checks {
+            let mut status = json!({ "status": check.report.status.as_str() });
+            if view == HealthView::Status {
+                checks.insert(format!("{}:status", check.name), json!([status]));
+                continue;
+            }
             let time = rfc3339(check.time);
-            let mut status = json!({
-                "componentType": check.component_type,
-                "status": check.report.status.as_str(),
-                "time": time,
-            });
+            status["componentType"] = json!(check.component_type);
+            status["time"] = json!(time);
             if let Some((value, unit)) = &check.report.observed {
                 status["observedValue"] = json!(value);
                 status["observedUnit"] = json!(unit);
             }
-            if details && let Some(output) = &check.report.output {
+            if view == HealthView::Full
+                && let Some(output) = &check.report.output
+            {
                 status["output"] = json!(output);
             }
             checks.insert(format!("{}:status", check.name), json!([status]));
@@ -113,6 +132,11 @@ impl HealthRegistry {
                 }]),
             );
         }
+        if view == HealthView::Status {
+            return json!({ "status": report.status.as_str(), "checks": checks });
+        }
+        let info = service_info::get();
+        let service = &info.service;
         json!({
             "status": report.status.as_str(),
             "version": info.version,

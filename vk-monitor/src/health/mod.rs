@@ -34,6 +34,6 @@ mod registry;
 pub use check::{
     CheckFuture, CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus, IntoCheckReport,
 };
-pub use endpoint::CONTENT_TYPE;
-pub(crate) use endpoint::Details;
+pub(crate) use endpoint::Audience;
+pub use endpoint::{CONTENT_TYPE, HealthView};
 pub use registry::{CheckResult, HealthRegistry, HealthReport, aggregate};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::admin::{self, MonitorToken};
-use crate::health::{Details, HealthRegistry};
+use crate::health::{Audience, HealthRegistry};
 use crate::http::MonitorLayer;
 use crate::metrics::exporter::Exporter;
 use crate::sentry::client::SentryGuard;
@@ -111,17 +111,24 @@ impl Monitor {
 
     /// The monitoring routes for the application's port: `/health`, `/ready` and `/startup`,
     /// and, unless the admin routes have a listener of their own (`METRICS_ADDR`), `GET /metrics`
-    /// (when metrics are enabled) behind the token when one is set. With a token, requests
-    /// that carry it see health details.
+    /// (when metrics are enabled) behind the token when one is set.
+    ///
+    /// How much the health routes say depends on whether operators have their own way in.
+    /// With neither an admin listener nor a token, everything but why a check failed (which
+    /// `HEALTH_SHOW_DETAILS` adds). With either, only the status and each check's status, as
+    /// Spring Boot's actuator does by default: versions, the compiler, observed values and
+    /// failure output are for requests that carry the token, the admin listener, or
+    /// `HEALTH_SHOW_DETAILS`. See [`HealthView`](crate::health::HealthView).
     pub fn router<S>(&self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
-        let details = match &self.token {
-            Some(token) => Details::ConfiguredOrToken(token.clone()),
-            None => Details::Configured,
+        let audience = if self.token.is_some() || self.metrics_addr.is_some() {
+            Audience::Public(self.token.clone())
+        } else {
+            Audience::Open
         };
-        let health = self.health.routes(details);
+        let health = self.health.routes(audience);
         if self.metrics_addr.is_some() {
             return health;
         }
@@ -137,7 +144,7 @@ impl Monitor {
     {
         let routes = self
             .admin_routes(true)
-            .merge(self.health.routes(Details::Always));
+            .merge(self.health.routes(Audience::Operators));
         admin::guard(routes, self.token.as_ref())
     }
 
