@@ -10,7 +10,7 @@ use sentry::protocol::SpanStatus;
 use super::classify::ErrorKind;
 use super::handles::{HostLabels, MethodHandles, Status};
 use super::{OTHER_HOST, PathTemplate};
-use crate::metrics::is_recording;
+use crate::metrics::{is_recording, record_finished};
 use crate::sentry::request::span_status;
 use crate::sentry::spans::{self, Traced};
 use crate::sentry::trace;
@@ -123,16 +123,8 @@ impl Drop for Call {
         let elapsed = self.start.elapsed();
         if let Some(handles) = self.handles {
             let status = handles.for_status(self.status);
-            match self.span.as_ref().map(Traced::ids) {
-                Some(ids) => {
-                    status.count.increment_traced(ids);
-                    status.duration.record_traced(elapsed, ids);
-                }
-                None => {
-                    status.count.increment();
-                    status.duration.record(elapsed);
-                }
-            }
+            let trace = self.span.as_ref().map(Traced::ids);
+            record_finished(status.count, status.duration, elapsed, trace);
             if let Some(kind) = self.error {
                 handles.errors(kind).increment();
             }

@@ -10,6 +10,7 @@ use http::Request;
 use quanta::Instant;
 
 use super::handles::{MethodHandles, route_handles};
+use crate::metrics::record_finished;
 use crate::sentry::request::{self, RequestInfo, RequestTrace};
 use crate::sentry::spans::Traced;
 use crate::sentry::state;
@@ -173,17 +174,8 @@ impl Drop for RequestTracker {
         let elapsed = self.start.elapsed();
         if let Some(handles) = self.handles {
             let status = handles.for_status(self.status);
-            let traced = self.transaction();
-            match traced.map(Traced::ids) {
-                Some(ids) => {
-                    status.count.increment_traced(ids);
-                    status.duration.record_traced(elapsed, ids);
-                }
-                None => {
-                    status.count.increment();
-                    status.duration.record(elapsed);
-                }
-            }
+            let trace = self.transaction().map(Traced::ids);
+            record_finished(status.count, status.duration, elapsed, trace);
             handles.in_flight.exit();
         }
         #[cfg(feature = "tracing")]

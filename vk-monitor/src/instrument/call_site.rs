@@ -23,7 +23,7 @@ use crate::metrics::names::{
     FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_HELP,
     FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
 };
-use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording};
+use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording, record_finished};
 use crate::sentry::{events, spans, state};
 
 /// The `result` label of a finished call.
@@ -368,7 +368,7 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.span, self.outcome) {
-            call.record(self.site, CallResult::Ok, call.elapsed());
+            call.record(self.site, CallResult::Ok, call.elapsed(), None);
         } else if self.call.is_some() || self.span.is_some() {
             self.record_unusual();
         }
@@ -392,10 +392,8 @@ impl CallGuard {
         };
         if let Some(call) = &self.call {
             let elapsed = call.elapsed();
-            match self.span.as_deref() {
-                Some(traced) => call.record_traced(self.site, result, elapsed, traced.ids()),
-                None => call.record(self.site, result, elapsed),
-            }
+            let trace = self.span.as_deref().map(spans::Traced::ids);
+            call.record(self.site, result, elapsed, trace);
             if let Some(kind) = error_kind {
                 self.site.count_error(call.handles, kind);
             }
@@ -414,19 +412,23 @@ impl ActiveCall {
         clock.delta(self.start, clock.raw())
     }
 
-    #[inline]
-    fn record(&self, site: &CallSite, result: CallResult, elapsed: Duration) {
-        self.handles.calls[result as usize].increment();
-        site.duration(self.handles, result).record(elapsed);
-        self.handles.in_flight.exit();
-    }
-
-    /// Records a traced call, which leaves its trace as the exemplar of its count and its
+    /// Records the call; a traced one leaves its trace as the exemplar of its count and its
     /// duration's bucket.
-    fn record_traced(&self, site: &CallSite, result: CallResult, elapsed: Duration, ids: TraceIds) {
-        self.handles.calls[result as usize].increment_traced(ids);
-        site.duration(self.handles, result)
-            .record_traced(elapsed, ids);
+    #[inline]
+    fn record(
+        &self,
+        site: &CallSite,
+        result: CallResult,
+        elapsed: Duration,
+        trace: Option<TraceIds>,
+    ) {
+        let duration = site.duration(self.handles, result);
+        record_finished(
+            self.handles.calls[result as usize],
+            duration,
+            elapsed,
+            trace,
+        );
         self.handles.in_flight.exit();
     }
 }

@@ -1,6 +1,7 @@
 //! Prometheus metrics: the exporter (the process's `metrics` recorder and `GET /metrics`), the
 //! cardinality guard in front of it, the recorder state call sites read, this crate's
-//! fixed-bucket histograms, counters, exemplars and in-flight counts, the per-thread cells
+//! fixed-bucket histograms, counters, exemplars and in-flight counts, the recording of a
+//! finished unit of work in them, the per-thread cells
 //! they count in, the cache of per-label handles, the exposition formats and their
 //! negotiation, and the names of every metric this crate emits.
 
@@ -9,6 +10,7 @@ pub(crate) mod counter;
 pub(crate) mod error;
 pub(crate) mod exemplar;
 pub(crate) mod exporter;
+mod finished;
 mod format;
 mod handle_cache;
 pub(crate) mod histogram;
@@ -20,6 +22,7 @@ mod scrape;
 mod shard;
 
 pub use cardinality::DEFAULT_MAX_SERIES;
+pub(crate) use finished::record_finished;
 pub use format::{CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE};
 pub(crate) use handle_cache::{FnvBuild, HandleCache};
 pub(crate) use histogram::Histogram;
