@@ -1,25 +1,22 @@
 //! A request sampled out still passes its trace on: its outgoing calls send
 //! `sentry-trace: TRACE-SPAN-0`, `traceparent` with flags `00` and a `baggage` whose DSC says
 //! `sentry-sampled=false`, to the hosts the propagation targets allow, so that the services
-//! called decide the same in the same trace. Nothing of the request reaches Sentry, not even
-//! the monitored handler as a transaction of its own.
+//! called decide the same in the same trace. No transaction of the request reaches Sentry, not
+//! even the monitored handler as one of its own; an error event it captures names the trace.
 //!
 //! One test per binary: the Sentry client and the environment are the process's.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use vk_monitor::client::ClientMiddleware;
 use vk_monitor::http::MonitorLayer;
-use vk_monitor::{Monitor, monitored};
-use vk_monitor_tests::{SentryReceiver, raw_request};
-
-type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+use vk_monitor::monitored;
+use vk_monitor_tests::{SentryReceiver, header_recorder, raw_request, run_with_env};
 
 struct Backs {
     client: reqwest_middleware::ClientWithMiddleware,
@@ -33,6 +30,7 @@ static BACKS: OnceLock<Backs> = OnceLock::new();
 #[monitored]
 async fn transcript() -> String {
     let backs = BACKS.get().expect("set before serving");
+    sentry::capture_message("transcript asked for", sentry::Level::Warning);
     let mut statuses = Vec::new();
     for url in [
         format!("http://{}/speech/calls/1", backs.allowed),
@@ -43,24 +41,6 @@ async fn transcript() -> String {
         statuses.push(response.status().as_u16().to_string());
     }
     statuses.join(" ")
-}
-
-async fn back(ip: &str) -> (SocketAddr, Seen) {
-    let seen = Seen::default();
-    let app = Router::new()
-        .route(
-            "/speech/calls/{id}",
-            get(|State(seen): State<Seen>, headers: HeaderMap| async move {
-                seen.lock().unwrap().push(headers);
-                "text"
-            }),
-        )
-        .with_state(Arc::clone(&seen))
-        .layer(MonitorLayer::new());
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, seen)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -80,25 +60,15 @@ fn parts(sentry_trace: &str) -> (String, String, String) {
 
 #[test]
 fn a_sampled_out_request_passes_its_decision_and_trace_on() {
-    // SAFETY: set before any other thread of this process exists.
-    unsafe { std::env::set_var("SENTRY_TRACE_PROPAGATION_TARGETS", "127.0.0.1") };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run());
+    run_with_env(&[("SENTRY_TRACE_PROPAGATION_TARGETS", "127.0.0.1")], run());
 }
 
 async fn run() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
-    let monitor = Monitor::builder("front", "2.0.0")
-        .config(move |config| {
+    let monitor = receiver
+        .monitor_builder("front", "2.0.0")
+        .config(|config| {
             config
-                .sentry_dsn(dsn)
-                .traces_sample_rate(1.0)
-                .enable_metrics(false)
                 // The front samples its route out; everything else samples in unless the
                 // caller sampled it out, as a sampler in a Sentry SDK usually reads.
                 .traces_sampler(|context| match (context.route, context.parent_sampled) {
@@ -108,8 +78,8 @@ async fn run() {
         })
         .install()
         .unwrap();
-    let (allowed, allowed_seen) = back("127.0.0.1").await;
-    let (refused, refused_seen) = back("127.0.0.2").await;
+    let (allowed, allowed_seen) = header_recorder("127.0.0.1").await;
+    let (refused, refused_seen) = header_recorder("127.0.0.2").await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(ClientMiddleware::new())
         .build();
@@ -214,7 +184,16 @@ async fn run() {
     // host, told nothing, started a trace of its own each time, and sampled it in.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(monitor.flush(Duration::from_secs(5)));
-    let (transactions, _) = receiver.received();
+    let (transactions, events) = receiver.received();
+    let event_traces: Vec<String> = events
+        .iter()
+        .filter(|event| event.message.as_deref() == Some("transcript asked for"))
+        .map(|event| match event.contexts.get("trace") {
+            Some(sentry::protocol::Context::Trace(trace)) => trace.trace_id.to_string(),
+            other => panic!("an event without its trace: {other:?}"),
+        })
+        .collect();
+    assert_eq!(event_traces, [started_here.clone(), TRACE.to_owned()]);
     let traces: Vec<(Option<String>, String)> = transactions
         .iter()
         .map(|t| match t.contexts.get("trace") {

@@ -185,13 +185,14 @@ pub(crate) fn current_unsampled() -> Option<Arc<Unsampled>> {
     })
 }
 
-/// The trace context of the current span, if any. Safe in a panic hook: whatever state a
-/// panic left the thread-local in, this does not panic in turn.
+/// The trace context of the current span, if any, or of the request sampled out that this
+/// thread runs: its logs and errors name the trace the services it calls continue. Safe in a
+/// panic hook: whatever state a panic left the thread-local in, this does not panic in turn.
 pub(crate) fn current_trace_context() -> Option<TraceContext> {
     CURRENT
         .try_with(|current| match current.try_borrow().ok()?.as_ref()? {
             Current::Sampled(traced) => Some(traced.span.get_trace_context()),
-            Current::Unsampled(_) => None,
+            Current::Unsampled(unsampled) => Some(unsampled.trace_context()),
         })
         .ok()
         .flatten()

@@ -2,13 +2,14 @@
 //! whose decision is followed. Its outgoing calls still pass the trace on with the negative
 //! decision (`sentry-trace: TRACE-SPAN-0`, `traceparent` flags `00`, and `baggage` with
 //! `sentry-sampled=false`), so that the services called decide the same and the trace id stays
-//! one across them, as Sentry's SDKs do. Nothing is made for a request that calls nobody: the
-//! ids and the baggage are made when the first outgoing call asks for them.
+//! one across them, as Sentry's SDKs do; its log lines and error events name that trace too.
+//! The baggage is made only when the first outgoing call asks for it: a request that calls
+//! nobody pays for two random ids.
 
 use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
-use sentry::protocol::{SpanId, TraceId};
+use sentry::protocol::{SpanId, TraceContext, TraceId};
 
 use super::baggage::{IncomingBaggage, TraceBaggage};
 use super::sampling::{self, Decision};
@@ -17,8 +18,14 @@ use super::state;
 /// What a sampled-out request brought and was decided with, and, once asked for, what its
 /// outgoing calls pass on.
 pub(crate) struct Unsampled {
-    /// The caller's trace, which this one continues; `None`: a trace that starts here.
-    trace_id: Option<TraceId>,
+    /// The caller's trace, which this one continues, or one that starts here.
+    trace_id: TraceId,
+    /// Whether the trace is the caller's.
+    continued: bool,
+    /// Stands for this service in the trace: the parent the services called name, and the
+    /// span logs and error events of the request name. Made with the request, so that a
+    /// panic hook reads it without making anything.
+    span_id: SpanId,
     /// The request's `baggage` values as they came, read only when a call needs them.
     baggage: Vec<HeaderValue>,
     /// The decision taken here, when one was (not when the caller's was followed unread).
@@ -48,7 +55,9 @@ impl Unsampled {
         route: &'static str,
     ) -> Unsampled {
         Unsampled {
-            trace_id,
+            trace_id: trace_id.unwrap_or_default(),
+            continued: trace_id.is_some(),
+            span_id: SpanId::default(),
             baggage,
             decision,
             method,
@@ -62,12 +71,22 @@ impl Unsampled {
         self.made.get_or_init(|| self.make())
     }
 
+    /// The request's place in its trace, for logs and error events.
+    pub(crate) fn trace_context(&self) -> TraceContext {
+        TraceContext {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            op: Some("http.server".into()),
+            ..TraceContext::default()
+        }
+    }
+
     fn make(&self) -> Propagation {
-        let trace_id = self.trace_id.unwrap_or_default();
+        let trace_id = self.trace_id;
         let incoming = (!self.baggage.is_empty())
             .then(|| IncomingBaggage::parse(self.baggage.iter().map(HeaderValue::as_bytes)))
             // The caller's DSC belongs to the caller's trace: without one, it is not this one's.
-            .filter(|_| self.trace_id.is_some());
+            .filter(|_| self.continued);
         let decision = self.decision.unwrap_or_else(|| {
             // The caller's decision was followed unread: its rate is not known here, so the
             // trace's `sample_rand` is drawn anew, as Sentry's SDKs do.
@@ -81,7 +100,7 @@ impl Unsampled {
         let baggage = sampling::trace_baggage(trace_id, decision, &transaction, incoming);
         Propagation {
             trace_id,
-            span_id: SpanId::default(),
+            span_id: self.span_id,
             baggage: Arc::new(baggage),
         }
     }
