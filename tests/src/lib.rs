@@ -304,4 +304,63 @@ impl SentryReceiver {
     pub fn envelopes(&self) -> usize {
         self.bodies.lock().unwrap().len()
     }
+
+    /// A monitor named `name` that reports to this receiver, with every trace sampled and
+    /// metrics off; further `config` calls add to that (and win), as for any builder.
+    pub fn monitor_builder(
+        &self,
+        name: &'static str,
+        version: &'static str,
+    ) -> vk_monitor::MonitorBuilder {
+        let dsn = self.dsn.clone();
+        vk_monitor::Monitor::builder(name, version).config(move |config| {
+            config
+                .sentry_dsn(dsn)
+                .traces_sample_rate(1.0)
+                .enable_metrics(false)
+        })
+    }
+}
+
+/// Runs `test` on a two-worker runtime after setting `variables`: for the test binaries whose
+/// one test reads the process environment, set before any other thread exists.
+pub fn run_with_env<F: std::future::Future>(variables: &[(&str, &str)], test: F) -> F::Output {
+    for (name, value) in variables {
+        // SAFETY: called from the test's own thread before it starts any other.
+        unsafe { std::env::set_var(name, value) };
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test)
+}
+
+/// The headers of every request a [`header_recorder`] service was sent, in order.
+pub type SeenHeaders = std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>>;
+
+/// A monitored back service on `ip` (a free port) answering `GET /speech/calls/{id}` with
+/// `text`, keeping the headers of every request: what a service called was told.
+pub async fn header_recorder(ip: &str) -> (std::net::SocketAddr, SeenHeaders) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+
+    let seen = SeenHeaders::default();
+    let app = axum::Router::new()
+        .route(
+            "/speech/calls/{id}",
+            axum::routing::get(
+                |State(seen): State<SeenHeaders>, headers: HeaderMap| async move {
+                    seen.lock().unwrap().push(headers);
+                    "text"
+                },
+            ),
+        )
+        .with_state(std::sync::Arc::clone(&seen))
+        .layer(vk_monitor::http::MonitorLayer::new());
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, seen)
 }

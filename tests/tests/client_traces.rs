@@ -7,21 +7,16 @@
 //! One test per binary: the Sentry client and the environment are the process's.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::routing::get;
 use sentry::protocol::{Context, TraceContext, Transaction};
 use vk_monitor::client::{ClientMiddleware, PathTemplate};
 use vk_monitor::http::MonitorLayer;
-use vk_monitor::{Monitor, monitored};
-use vk_monitor_tests::{SentryReceiver, raw_request};
-
-/// The trace headers each request to a back service arrived with.
-type Seen = Arc<Mutex<Vec<HeaderMap>>>;
+use vk_monitor::monitored;
+use vk_monitor_tests::{SentryReceiver, header_recorder, raw_request, run_with_env};
 
 /// Where the front service's handler sends its calls.
 struct Backs {
@@ -51,25 +46,6 @@ async fn transcript() -> String {
     format!("{} {}", allowed.status().as_u16(), other.status().as_u16())
 }
 
-/// A back service on `ip` that keeps the headers of every request.
-async fn back(ip: &str) -> (SocketAddr, Seen) {
-    let seen = Seen::default();
-    let app = Router::new()
-        .route(
-            "/speech/calls/{id}",
-            get(|State(seen): State<Seen>, headers: HeaderMap| async move {
-                seen.lock().unwrap().push(headers);
-                "text"
-            }),
-        )
-        .with_state(Arc::clone(&seen))
-        .layer(MonitorLayer::new());
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, seen)
-}
-
 fn trace_of<'a>(transaction: &'a Transaction<'_>) -> &'a TraceContext {
     match transaction.contexts.get("trace") {
         Some(Context::Trace(trace)) => trace,
@@ -79,31 +55,18 @@ fn trace_of<'a>(transaction: &'a Transaction<'_>) -> &'a TraceContext {
 
 #[test]
 fn one_trace_crosses_both_services_and_headers_reach_allowed_hosts_only() {
-    // SAFETY: set before any other thread of this process exists.
-    unsafe { std::env::set_var("SENTRY_TRACE_PROPAGATION_TARGETS", "127.0.0.1") };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run());
+    run_with_env(&[("SENTRY_TRACE_PROPAGATION_TARGETS", "127.0.0.1")], run());
 }
 
 async fn run() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
-    let monitor = Monitor::builder("front", "2.0.0")
-        .config(move |config| {
-            config
-                .sentry_dsn(dsn)
-                .traces_sample_rate(1.0)
-                .enable_metrics(false)
-        })
+    let monitor = receiver
+        .monitor_builder("front", "2.0.0")
         .install()
         .unwrap();
-    let (allowed, allowed_seen) = back("127.0.0.1").await;
+    let (allowed, allowed_seen) = header_recorder("127.0.0.1").await;
     // Loopback too, but a host the targets do not name.
-    let (refused, refused_seen) = back("127.0.0.2").await;
+    let (refused, refused_seen) = header_recorder("127.0.0.2").await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(ClientMiddleware::new())
         .build();

@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use sentry::protocol::{Context, TraceContext, Transaction};
+
 use vk_monitor::Monitor;
 use vk_monitor::http::UNMATCHED_ROUTE;
 use vk_monitor_tests::{
@@ -50,15 +51,9 @@ fn server() -> &'static Server {
                 .unwrap();
             runtime.block_on(async move {
                 let receiver = SentryReceiver::start().await;
-                let dsn = receiver.dsn.clone();
-                let monitor = Monitor::builder("hostile-input", "1.0.0")
-                    .config(move |config| {
-                        config
-                            .sentry_dsn(dsn)
-                            .traces_sample_rate(1.0)
-                            .apm_enabled(true)
-                            .enable_metrics(true)
-                    })
+                let monitor = receiver
+                    .monitor_builder("hostile-input", "1.0.0")
+                    .config(|config| config.apm_enabled(true).enable_metrics(true))
                     .install()
                     .unwrap();
                 let app = Router::new()

@@ -19,7 +19,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::Value;
-use vk_monitor::{Monitor, MonitoredError, monitored};
+use vk_monitor::{MonitoredError, monitored};
 use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
@@ -95,13 +95,11 @@ fn parse(exposition: &str) -> Value {
 #[ignore = "needs python3 with prometheus_client; .ci/run runs it"]
 async fn a_strict_parser_accepts_the_openmetrics_exposition() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
-    let monitor = Monitor::builder("openmetrics-test", "1.2.3")
-        .config(move |config| {
+    let monitor = receiver
+        .monitor_builder("openmetrics-test", "1.2.3")
+        .config(|config| {
             config
                 .enable_metrics(true)
-                .sentry_dsn(dsn)
-                .traces_sample_rate(1.0)
                 .apm_enabled(true)
                 .environment("test")
                 .send_default_pii(false)

@@ -13,7 +13,7 @@ use axum::routing::get;
 use sentry::protocol::{Context, EnvelopeItem};
 use serde_json::{Value, json};
 use vk_monitor::http::MonitorLayer;
-use vk_monitor::{Monitor, monitored};
+use vk_monitor::monitored;
 use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
@@ -113,14 +113,11 @@ fn transactions_named(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dsc_is_frozen_or_made_at_the_head_and_sent_with_every_envelope() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
-    let monitor = Monitor::builder("sentry-baggage", "1.0.0")
-        .config(move |config| {
+    let monitor = receiver
+        .monitor_builder("sentry-baggage", "1.0.0")
+        .config(|config| {
             config
-                .sentry_dsn(dsn)
-                .traces_sample_rate(1.0)
                 .environment("loopback")
-                .enable_metrics(false)
                 .traces_sampler(|context| match context.route {
                     Some("/checkout") => 1.0,
                     Some(route) if route.starts_with("/static") => 0.0,

@@ -6,20 +6,14 @@
 use std::time::Duration;
 
 use sentry::protocol::{Event, Level, Request};
-use vk_monitor::Monitor;
 use vk_monitor_tests::SentryReceiver;
 
 #[test]
 fn routes_excluded_on_the_builder_are_left_out_of_sentry() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let receiver = runtime.block_on(SentryReceiver::start());
-    let monitor = Monitor::builder("sentry-exclusions", "1.0.0")
-        .config(|config| {
-            config
-                .sentry_dsn(receiver.dsn.clone())
-                .traces_sample_rate(1.0)
-                .enable_metrics(false)
-        })
+    let monitor = receiver
+        .monitor_builder("sentry-exclusions", "1.0.0")
         .layer(|layer| layer.exclude("/internal/{id}"))
         .install()
         .expect("a valid configuration");

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::{Context, Transaction};
 use vk_monitor::http::MonitorLayer;
-use vk_monitor::{Monitor, monitored};
+use vk_monitor::monitored;
 use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
@@ -73,14 +73,8 @@ fn trace_of(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_become_transactions_with_their_spans_and_one_event_per_failure() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
-    let monitor = Monitor::builder("sentry-http", "1.0.0")
-        .config(move |config| {
-            config
-                .sentry_dsn(dsn)
-                .traces_sample_rate(1.0)
-                .enable_metrics(false)
-        })
+    let monitor = receiver
+        .monitor_builder("sentry-http", "1.0.0")
         .install()
         .unwrap();
     let app = Router::new()

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sentry::protocol::Context;
-use vk_monitor::{Monitor, monitored};
+use vk_monitor::monitored;
 use vk_monitor_tests::SentryReceiver;
 
 #[monitored(op = "task")]
@@ -27,14 +27,9 @@ fn headers_inside_a_nested_call_name_the_innermost_span() {
         .build()
         .unwrap();
     let receiver = runtime.block_on(SentryReceiver::start());
-    let monitor = Monitor::builder("sentry-propagation", "1.0.0")
-        .config(|config| {
-            config
-                .sentry_dsn(receiver.dsn.clone())
-                .traces_sample_rate(1.0)
-                .enable_metrics(false)
-                .trace_propagation_targets(["speech.internal", "*.svc.test"])
-        })
+    let monitor = receiver
+        .monitor_builder("sentry-propagation", "1.0.0")
+        .config(|config| config.trace_propagation_targets(["speech.internal", "*.svc.test"]))
         .install()
         .unwrap();
     for (host, allowed) in [

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use serde_json::Value;
 use vk_monitor::http::MonitorLayer;
-use vk_monitor::{Monitor, monitored};
+use vk_monitor::monitored;
 use vk_monitor_tests::{SentryReceiver, raw_request, serve};
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
@@ -30,16 +30,14 @@ async fn hourly_job() {}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sampler_decides_with_the_traces_sample_rand() {
     let receiver = SentryReceiver::start().await;
-    let dsn = receiver.dsn.clone();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
-    let monitor = Monitor::builder("sentry-sampler", "1.0.0")
+    let monitor = receiver
+        .monitor_builder("sentry-sampler", "1.0.0")
         .config(move |config| {
             config
-                .sentry_dsn(dsn)
                 .traces_sample_rate(0.01)
                 .follow_incoming_sampling(false)
-                .enable_metrics(false)
                 .traces_sampler(move |context| {
                     record.lock().unwrap().push((
                         context.name.to_owned(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use vk_monitor::{Monitor, health_check, monitored};
+use vk_monitor::{health_check, monitored};
 use vk_monitor_tests::{SentryReceiver, http_get};
 
 #[derive(Debug)]
@@ -70,13 +70,8 @@ fn request_scopes_start_clean_and_excluded_routes_send_no_events() {
         .unwrap();
     runtime.block_on(async {
         let receiver = SentryReceiver::start().await;
-        let monitor = Monitor::builder("sentry-scope", "1.0.0")
-            .config(|config| {
-                config
-                    .sentry_dsn(receiver.dsn.clone())
-                    .traces_sample_rate(1.0)
-                    .enable_metrics(false)
-            })
+        let monitor = receiver
+            .monitor_builder("sentry-scope", "1.0.0")
             .install()
             .expect("a valid configuration");
         let app = Router::new()

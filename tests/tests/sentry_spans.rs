@@ -8,7 +8,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use sentry::protocol::{Event, Transaction};
-use vk_monitor::{Monitor, MonitoredError, monitored};
+use vk_monitor::{MonitoredError, monitored};
 use vk_monitor_tests::SentryReceiver;
 
 #[derive(Debug)]
@@ -90,14 +90,9 @@ fn calls_become_transactions_spans_and_error_events() {
         .build()
         .unwrap();
     let receiver = runtime.block_on(SentryReceiver::start());
-    let monitor = Monitor::builder("sentry-spans", "3.1.4")
-        .config(|config| {
-            config
-                .sentry_dsn(receiver.dsn.clone())
-                .traces_sample_rate(1.0)
-                .environment("loopback")
-                .enable_metrics(false)
-        })
+    let monitor = receiver
+        .monitor_builder("sentry-spans", "3.1.4")
+        .config(|config| config.environment("loopback"))
         .install()
         .unwrap();
 

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::Context;
 use tracing_subscriber::layer::SubscriberExt;
-use vk_monitor::{Monitor, monitored};
+use vk_monitor::monitored;
 use vk_monitor_tests::{SentryReceiver, http_get};
 
 #[derive(Debug)]
@@ -117,13 +117,8 @@ fn log_lines_breadcrumbs_and_events_belong_to_their_request() {
         .unwrap();
     let (transactions, events) = runtime.block_on(async {
         let receiver = SentryReceiver::start().await;
-        let monitor = Monitor::builder("tracing-logs", "1.0.0")
-            .config(|config| {
-                config
-                    .sentry_dsn(receiver.dsn.clone())
-                    .traces_sample_rate(1.0)
-                    .enable_metrics(false)
-            })
+        let monitor = receiver
+            .monitor_builder("tracing-logs", "1.0.0")
             .install()
             .unwrap();
         tracing::info!("started, outside any trace");
