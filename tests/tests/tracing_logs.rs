@@ -100,12 +100,12 @@ fn log_lines_breadcrumbs_and_events_belong_to_their_request() {
         .with(vk_monitor::tracing::layer())
         .with(
             tracing_subscriber::fmt::layer()
-                .event_format(vk_monitor::tracing::TextFormat::default())
+                .event_format(vk_monitor::tracing::LogFormat::Text)
                 .with_writer(move || text_writer.clone()),
         )
         .with(
             tracing_subscriber::fmt::layer()
-                .event_format(vk_monitor::tracing::JsonFormat)
+                .event_format(vk_monitor::tracing::LogFormat::Json)
                 .with_writer(move || json_writer.clone()),
         );
     tracing::subscriber::set_global_default(subscriber).unwrap();

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-use super::env::{EnvReader, Found, process_var, read_dotenv};
+use super::env::{EnvReader, Found};
 use super::error::{ConfigError, InvalidVariable};
 
 /// How log lines are written.
@@ -59,15 +59,10 @@ const LEVEL_EXPECTED: &str = "trace, debug, info, warn, error or off";
 impl LogSettings {
     /// Reads the process environment, after a `.env` file as [`Config`](crate::Config) does.
     pub fn from_env() -> Result<LogSettings, ConfigError> {
-        let (dotenv, _) = match std::env::current_dir() {
-            Ok(dir) => read_dotenv(&dir),
-            Err(_) => Default::default(),
-        };
+        let mut env = EnvReader::environment();
         // A malformed `.env` is reported by `Config::from_env`, with the other settings.
-        Self::read(EnvReader::new(move |name: &str| match process_var(name) {
-            Found::Unset => Found::from(dotenv.get(name).cloned()),
-            found => found,
-        }))
+        env.invalid.clear();
+        Self::read(env)
     }
 
     /// Reads `lookup` instead of the process environment.

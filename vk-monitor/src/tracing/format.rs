@@ -1,6 +1,6 @@
-//! Log lines that carry the Sentry trace they belong to: a text format (`fmt`'s own, with
-//! `trace_id=… span_id=…` in front) and a JSON format (one object per line), both reading the
-//! current span of the thread the event is logged on. Outside any trace there are no ids.
+//! Log lines that carry the Sentry trace they belong to, written as [`LogFormat`] says: text
+//! (`fmt`'s own, with `trace_id=… span_id=…` in front) or JSON (one object per line), both
+//! reading the trace of the thread the event is logged on. Outside any trace there are no ids.
 
 use std::fmt;
 
@@ -12,6 +12,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::config::LogFormat;
 use crate::sentry::spans;
 
 /// The trace and span ids of the Sentry span this thread is in, if any.
@@ -20,22 +21,21 @@ fn current_ids() -> Option<(String, String)> {
         .map(|context| (context.trace_id.to_string(), context.span_id.to_string()))
 }
 
-/// `fmt`'s text lines, with `trace_id=… span_id=…` first inside a trace.
+/// Log lines as [`LogFormat`] says: `fmt`'s text lines, with `trace_id=… span_id=…` first
+/// inside a trace; or one JSON object per line, keys sorted: `timestamp`, `level`, `target`,
+/// `message`, the event's fields, `spans` (the names of the spans it is in, outermost first)
+/// and, inside a trace, `trace_id` and `span_id`, which win over a field of the same name.
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt;
+/// use vk_monitor::tracing::LogFormat;
 ///
 /// let subscriber = tracing_subscriber::registry()
 ///     .with(vk_monitor::tracing::layer())
-///     .with(tracing_subscriber::fmt::layer().event_format(vk_monitor::tracing::TextFormat::default()));
+///     .with(tracing_subscriber::fmt::layer().event_format(LogFormat::Json));
 /// # drop(subscriber);
 /// ```
-#[derive(Debug, Default)]
-pub struct TextFormat {
-    inner: Format<Full, SystemTime>,
-}
-
-impl<S, N> FormatEvent<S, N> for TextFormat
+impl<S, N> FormatEvent<S, N> for LogFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
@@ -46,30 +46,13 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if let Some((trace_id, span_id)) = current_ids() {
-            write!(writer, "trace_id={trace_id} span_id={span_id} ")?;
+        let ids = current_ids();
+        if *self == LogFormat::Text {
+            if let Some((trace_id, span_id)) = ids {
+                write!(writer, "trace_id={trace_id} span_id={span_id} ")?;
+            }
+            return Format::<Full, SystemTime>::default().format_event(ctx, writer, event);
         }
-        self.inner.format_event(ctx, writer, event)
-    }
-}
-
-/// One JSON object per line, keys sorted: `timestamp`, `level`, `target`, `message`, the
-/// event's fields, `spans` (the names of the spans it is in, outermost first) and, inside a
-/// trace, `trace_id` and `span_id`. Those keys win over a field of the same name.
-#[derive(Debug, Default)]
-pub struct JsonFormat;
-
-impl<S, N> FormatEvent<S, N> for JsonFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let metadata = event.metadata();
@@ -83,7 +66,7 @@ where
             let names: Vec<Value> = scope.from_root().map(|span| span.name().into()).collect();
             object.insert("spans".into(), names.into());
         }
-        if let Some((trace_id, span_id)) = current_ids() {
+        if let Some((trace_id, span_id)) = ids {
             object.insert("trace_id".into(), trace_id.into());
             object.insert("span_id".into(), span_id.into());
         }
@@ -123,17 +106,12 @@ impl Visit for FieldMap {
     }
 }
 
-/// The `fmt` layer a [`LogFormat`](crate::config::LogFormat) asks for, boxed so that both
-/// formats are one type.
-pub(super) fn fmt_layer<S>(
-    format: crate::config::LogFormat,
-) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+/// The `fmt` layer a [`LogFormat`] asks for.
+pub(super) fn fmt_layer<S>(format: LogFormat) -> impl tracing_subscriber::Layer<S> + Send + Sync
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let layer = tracing_subscriber::fmt::layer().fmt_fields(DefaultFields::new());
-    match format {
-        crate::config::LogFormat::Text => Box::new(layer.event_format(TextFormat::default())),
-        crate::config::LogFormat::Json => Box::new(layer.event_format(JsonFormat)),
-    }
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(DefaultFields::new())
+        .event_format(format)
 }

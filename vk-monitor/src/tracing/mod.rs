@@ -14,14 +14,14 @@
 //!
 //! Inside a traced request every line starts with `trace_id=… span_id=…` (text) or carries
 //! `trace_id` and `span_id` (JSON), the ids Sentry shows for that request; outside any trace
-//! there are none. With your own subscriber, add [`layer`] and one of the formats:
+//! there are none. With your own subscriber, add [`layer`] and a [`LogFormat`] as the format:
 //!
 //! ```
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(vk_monitor::tracing::layer())
-//!     .with(tracing_subscriber::fmt::layer().event_format(vk_monitor::tracing::JsonFormat));
+//!     .with(tracing_subscriber::fmt::layer().event_format(vk_monitor::tracing::LogFormat::Json));
 //! # drop(subscriber);
 //! ```
 
@@ -36,7 +36,6 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::ConfigError;
 pub use crate::config::{LogFormat, LogSettings};
-pub use format::{JsonFormat, TextFormat};
 pub use sentry_events::SentryEventsLayer;
 
 /// The layer that turns `tracing` events into Sentry breadcrumbs (`info` and `warn`, on the
