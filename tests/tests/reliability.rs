@@ -158,6 +158,57 @@ fn assert_metrics_match(exposition: &str, sent: &BTreeMap<(String, &'static str,
         "http_request_duration_seconds_count vs the client"
     );
 
+    // The outgoing calls, exact too: every call the server's client made is one the speech
+    // service served, status for status (a transport error or a cancelled call would show as a
+    // client status the service never answered), and each transcript answered made one.
+    let sum_by_status = |name: &str, speech_route: Option<&str>| -> BTreeMap<String, u64> {
+        let mut by_status = BTreeMap::new();
+        for sample in samples.iter().filter(|s| s.name == name) {
+            let route = label(sample, "route");
+            let wanted = match speech_route {
+                Some(speech_route) => route == speech_route,
+                None => name.starts_with("http_client_") || route.starts_with("/speech/"),
+            };
+            if wanted {
+                *by_status
+                    .entry(label(sample, "status").to_owned())
+                    .or_default() += sample.value as u64;
+            }
+        }
+        by_status
+    };
+    let calls_made = sum_by_status("http_client_requests_total", None);
+    assert!(!calls_made.is_empty(), "no outgoing calls recorded");
+    assert_eq!(
+        calls_made,
+        sum_by_status("http_requests_total", None),
+        "http_client_requests_total vs the speech service's http_requests_total"
+    );
+    assert_eq!(
+        sum_by_status("http_client_request_duration_seconds_count", None),
+        calls_made,
+        "http_client_request_duration_seconds_count vs http_client_requests_total"
+    );
+    let transcripts_served: u64 = sum_by_status(
+        "http_requests_total",
+        Some("/speech/v1/calls/{call}/transcript"),
+    )
+    .values()
+    .sum();
+    let transcripts_answered: u64 = sent
+        .iter()
+        .filter(|((m, r, s), _)| m == "GET" && *r == "/calls/{id}/transcript" && *s != 404)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        transcripts_served, transcripts_answered,
+        "one speech call per transcript answered"
+    );
+    println!(
+        "outgoing calls by status: {calls_made:?}, equal to the speech service's; \
+         {transcripts_served} transcripts"
+    );
+
     for (method, route, function) in HANDLERS {
         let sent_with = |server_error: bool| -> u64 {
             sent.iter()
