@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use vk_monitor::health::{CheckSpec, HealthRegistry};
+use vk_monitor::health::{CheckSpec, DuplicateCheck, HealthRegistry};
 use vk_monitor::health_check;
 
 use crate::repository::CallRepository;
@@ -18,7 +18,11 @@ async fn event_loop() -> bool {
 }
 
 /// Checks that need the application's state are registered with it.
-pub fn register(registry: &HealthRegistry, calls: &CallRepository, speech: &SpeechProvider) {
+pub fn register(
+    registry: &HealthRegistry,
+    calls: &CallRepository,
+    speech: &SpeechProvider,
+) -> Result<(), DuplicateCheck> {
     let calls = calls.clone();
     registry.register(
         CheckSpec::readiness("database")
@@ -28,7 +32,7 @@ pub fn register(registry: &HealthRegistry, calls: &CallRepository, speech: &Spee
             let calls = calls.clone();
             async move { calls.ping().await }
         },
-    );
+    )?;
     let speech = speech.clone();
     registry.register(
         CheckSpec::readiness("speech_provider")
@@ -38,5 +42,5 @@ pub fn register(registry: &HealthRegistry, calls: &CallRepository, speech: &Spee
             let speech = speech.clone();
             async move { speech.ping().await }
         },
-    );
+    )
 }

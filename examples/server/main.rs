@@ -143,7 +143,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         Speech::Local { listen, settings } => serve_speech(listen, settings, &monitor).await?,
     };
     let speech = SpeechProvider::new(&speech_url)?;
-    health::register(monitor.health(), &calls, &speech);
+    health::register(monitor.health(), &calls, &speech)?;
     let app = app(AppState { calls, speech }, &monitor);
 
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;

@@ -28,7 +28,8 @@ static MONITOR: LazyLock<Monitor> = LazyLock::new(|| {
         .health()
         .register(CheckSpec::readiness("replica"), || async {
             CheckReport::fail("replica lag 40 s on db-replica-2")
-        });
+        })
+        .expect("each check has its own name");
     monitor
 });
 

@@ -50,7 +50,8 @@ async fn this_crates_families_keep_every_series_under_a_limit_of_two() {
             .health()
             .register(CheckSpec::readiness(check), || async {
                 CheckReport::pass()
-            });
+            })
+            .expect("each check has its own name");
     }
     first();
     second();

@@ -386,7 +386,9 @@ fn hung_and_panicking_health_checks_slow_neither_ready_nor_other_routes() {
         // Every probe waits on a run of the checks rather than a cached report, so every
         // answer shows what a hung check costs.
         registry.set_cache_interval(Duration::ZERO);
-        registry.register(CheckSpec::readiness("database"), || async { true });
+        registry
+            .register(CheckSpec::readiness("database"), || async { true })
+            .expect("each check has its own name");
         let app = Router::new()
             .route("/steady/{n}", get(steady_work))
             .merge(registry.router())
@@ -400,14 +402,20 @@ fn hung_and_panicking_health_checks_slow_neither_ready_nor_other_routes() {
             assert_eq!((*status, &body["status"]), (200, &Value::from("pass")));
         }
 
-        registry.register(
-            CheckSpec::readiness("hung_dependency").timeout(HUNG_TIMEOUT),
-            std::future::pending::<bool>,
-        );
-        registry.register(CheckSpec::readiness("poisoned_pool"), || async {
-            poisoned_pool()
-        });
-        registry.register(CheckSpec::readiness("unconfigured"), PanicsWhenCalled);
+        registry
+            .register(
+                CheckSpec::readiness("hung_dependency").timeout(HUNG_TIMEOUT),
+                std::future::pending::<bool>,
+            )
+            .expect("each check has its own name");
+        registry
+            .register(CheckSpec::readiness("poisoned_pool"), || async {
+                poisoned_pool()
+            })
+            .expect("each check has its own name");
+        registry
+            .register(CheckSpec::readiness("unconfigured"), PanicsWhenCalled)
+            .expect("each check has its own name");
         let (degraded, degraded_probes) = steady_phase(addr).await;
 
         // `/ready` answers every probe within the hung check's timeout, failing, and says why.

@@ -78,14 +78,18 @@ async fn annotated_functions_register_themselves_and_stay_callable() {
 async fn a_hung_check_fails_within_its_timeout() {
     let registry = HealthRegistry::new();
     registry.set_show_details(true);
-    registry.register(
-        CheckSpec::readiness("hung_dependency").timeout(Duration::from_millis(200)),
-        || async {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            true
-        },
-    );
-    registry.register(CheckSpec::readiness("fine"), || async { true });
+    registry
+        .register(
+            CheckSpec::readiness("hung_dependency").timeout(Duration::from_millis(200)),
+            || async {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                true
+            },
+        )
+        .expect("each check has its own name");
+    registry
+        .register(CheckSpec::readiness("fine"), || async { true })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let start = Instant::now();
     let ready = http_get(addr, "/ready").await;
@@ -105,14 +109,18 @@ async fn a_hung_check_fails_within_its_timeout() {
 #[tokio::test]
 async fn before_start_up_passes_ready_waits_for_the_slowest_check_not_the_sum() {
     let registry = HealthRegistry::new();
-    registry.register(
-        CheckSpec::readiness("slow_database").timeout(Duration::from_millis(300)),
-        std::future::pending::<bool>,
-    );
-    registry.register(
-        CheckSpec::startup("slow_migrations").timeout(Duration::from_millis(300)),
-        std::future::pending::<bool>,
-    );
+    registry
+        .register(
+            CheckSpec::readiness("slow_database").timeout(Duration::from_millis(300)),
+            std::future::pending::<bool>,
+        )
+        .expect("each check has its own name");
+    registry
+        .register(
+            CheckSpec::startup("slow_migrations").timeout(Duration::from_millis(300)),
+            std::future::pending::<bool>,
+        )
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let start = Instant::now();
     let ready = http_get(addr, "/ready").await;
@@ -141,10 +149,12 @@ async fn a_panicking_check_fails_without_taking_the_server_down() {
     registry.set_show_details(true);
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
-    registry.register(CheckSpec::readiness("explodes"), move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { poisoned_pool() }
-    });
+    registry
+        .register(CheckSpec::readiness("explodes"), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { poisoned_pool() }
+        })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     for attempt in 1..=2 {
         let ready = http_get(addr, "/ready").await;
@@ -177,8 +187,12 @@ impl vk_monitor::health::HealthCheck for PanicsWhenCalled {
 async fn a_check_that_panics_when_called_fails_like_one_that_panics_when_polled() {
     let registry = HealthRegistry::new();
     registry.set_show_details(true);
-    registry.register(CheckSpec::readiness("unconfigured"), PanicsWhenCalled);
-    registry.register(CheckSpec::readiness("fine"), || async { true });
+    registry
+        .register(CheckSpec::readiness("unconfigured"), PanicsWhenCalled)
+        .expect("each check has its own name");
+    registry
+        .register(CheckSpec::readiness("fine"), || async { true })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let ready = http_get(addr, "/ready").await;
     assert_eq!(ready.status, 503, "{}", ready.body);
@@ -196,13 +210,15 @@ async fn probes_waiting_for_a_run_share_it_even_without_caching() {
     registry.set_cache_interval(Duration::ZERO);
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
-    registry.register(CheckSpec::readiness("slow_dependency"), move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            true
-        }
-    });
+    registry
+        .register(CheckSpec::readiness("slow_dependency"), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                true
+            }
+        })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let probes: Vec<_> = (0..8)
         .map(|_| {
@@ -237,13 +253,15 @@ async fn a_thousand_concurrent_probes_share_one_run() {
     registry.set_cache_interval(Duration::from_secs(60));
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
-    registry.register(CheckSpec::readiness("shared_database"), move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            true
-        }
-    });
+    registry
+        .register(CheckSpec::readiness("shared_database"), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                true
+            }
+        })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let probes: Vec<_> = (0..1000)
         .map(|_| tokio::spawn(async move { http_get(addr, "/ready").await.status }))
@@ -261,8 +279,12 @@ async fn a_thousand_concurrent_probes_share_one_run() {
 #[tokio::test]
 async fn shutdown_fails_readiness_and_keeps_liveness() {
     let registry = HealthRegistry::new();
-    registry.register(CheckSpec::liveness("alive"), || async { true });
-    registry.register(CheckSpec::readiness("ready"), || async { true });
+    registry
+        .register(CheckSpec::liveness("alive"), || async { true })
+        .expect("each check has its own name");
+    registry
+        .register(CheckSpec::readiness("ready"), || async { true })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     assert_eq!(http_get(addr, "/ready").await.status, 200);
     registry.shutdown();
@@ -281,10 +303,14 @@ async fn readiness_waits_for_startup_checks_to_pass_once() {
     registry.set_cache_interval(Duration::ZERO);
     let started = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&started);
-    registry.register(CheckSpec::startup("warm_cache"), move || {
-        std::future::ready(flag.load(Ordering::SeqCst))
-    });
-    registry.register(CheckSpec::readiness("ready"), || async { true });
+    registry
+        .register(CheckSpec::startup("warm_cache"), move || {
+            std::future::ready(flag.load(Ordering::SeqCst))
+        })
+        .expect("each check has its own name");
+    registry
+        .register(CheckSpec::readiness("ready"), || async { true })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     assert_eq!(http_get(addr, "/ready").await.status, 503);
     assert_eq!(http_get(addr, "/startup").await.status, 503);
@@ -301,10 +327,14 @@ async fn readiness_waits_for_startup_checks_to_pass_once() {
 #[tokio::test]
 async fn non_critical_failures_warn_and_answer_200() {
     let registry = HealthRegistry::new();
-    registry.register(CheckSpec::readiness("database"), || async { true });
-    registry.register(CheckSpec::readiness("speech").critical(false), || async {
-        Err::<(), _>("provider unreachable")
-    });
+    registry
+        .register(CheckSpec::readiness("database"), || async { true })
+        .expect("each check has its own name");
+    registry
+        .register(CheckSpec::readiness("speech").critical(false), || async {
+            Err::<(), _>("provider unreachable")
+        })
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let ready = http_get(addr, "/ready").await;
     assert_eq!(ready.status, 200);
@@ -312,9 +342,11 @@ async fn non_critical_failures_warn_and_answer_200() {
     assert_eq!(body["status"], "warn");
     assert_eq!(body["checks"]["speech:status"][0]["status"], "fail");
 
-    registry.register(CheckSpec::readiness("queue"), || async {
-        CheckReport::fail("full")
-    });
+    registry
+        .register(CheckSpec::readiness("queue"), || async {
+            CheckReport::fail("full")
+        })
+        .expect("each check has its own name");
     registry.set_cache_interval(Duration::ZERO);
     let ready = http_get(addr, "/ready").await;
     assert_eq!(
@@ -327,13 +359,15 @@ async fn non_critical_failures_warn_and_answer_200() {
 async fn the_response_follows_the_health_check_format() {
     exporter();
     let registry = HealthRegistry::new();
-    registry.register(
-        CheckSpec::readiness("database").component_type("datastore"),
-        || async {
-            CheckReport::fail("password authentication failed for user app")
-                .observed(3.0, "connections")
-        },
-    );
+    registry
+        .register(
+            CheckSpec::readiness("database").component_type("datastore"),
+            || async {
+                CheckReport::fail("password authentication failed for user app")
+                    .observed(3.0, "connections")
+            },
+        )
+        .expect("each check has its own name");
     let addr = serve(&registry).await;
     let ready = http_get(addr, "/ready").await;
     assert_eq!(ready.status, 503);

@@ -1,8 +1,9 @@
 //! The expansion of `#[health_check]`, written only for valid arguments and signature: the
-//! function unchanged, and its registration with the runtime's health registry at link time.
+//! function unchanged, and its registration with the runtime's health registry at link time
+//! (where a name used twice is found: the registry compares names exactly, as `/ready` shows them).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{LitInt, LitStr, ReturnType};
@@ -43,27 +44,14 @@ pub fn expand(args: &HealthArgs, func: &AnnotatedFn, item: TokenStream) -> Token
     } else {
         quote_spanned!(ret.span()=> || #private::run_blocking(#ident))
     };
-    // A crate-level name per check: a second check with the same name in this crate is a
-    // "defined multiple times" error pointing at the name.
-    let sanitized: String = name
-        .value()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let marker = format_ident!("__vk_health_check_named_{}", sanitized, span = name.span());
     quote! {
         #item
-        #[doc(hidden)]
-        #[macro_export]
-        macro_rules! #marker { () => {}; }
         #private::inventory::submit! {
-            #private::AnnotatedCheck::new(#name, #run) #kind #timeout #critical
+            #private::AnnotatedCheck::new(
+                #name,
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                #run,
+            ) #kind #timeout #critical
         }
     }
 }

@@ -11,6 +11,8 @@ use super::check::{CheckFuture, CheckKind, CheckReport, CheckSpec, HealthCheck, 
 /// A `#[health_check]` function, collected at link time. Its defaults are [`CheckSpec`]'s.
 pub struct AnnotatedCheck {
     name: &'static str,
+    /// `module::function`, named when another check has the same name.
+    function: &'static str,
     kind: CheckKind,
     timeout: Duration,
     critical: bool,
@@ -20,10 +22,15 @@ pub struct AnnotatedCheck {
 inventory::collect!(AnnotatedCheck);
 
 impl AnnotatedCheck {
-    /// A critical readiness check with the default timeout.
-    pub const fn new(name: &'static str, run: fn() -> CheckFuture<'static>) -> Self {
+    /// A critical readiness check of `function` with the default timeout.
+    pub const fn new(
+        name: &'static str,
+        function: &'static str,
+        run: fn() -> CheckFuture<'static>,
+    ) -> Self {
         AnnotatedCheck {
             name,
+            function,
             kind: CheckKind::Readiness,
             timeout: CheckSpec::DEFAULT_TIMEOUT,
             critical: true,
@@ -49,12 +56,12 @@ impl AnnotatedCheck {
         self
     }
 
-    /// What the registry registers for it.
-    pub(super) fn registration(&self) -> (CheckSpec, impl HealthCheck) {
+    /// What the registry registers for it, and the function it names in a conflict.
+    pub(super) fn registration(&self) -> (CheckSpec, &'static str, impl HealthCheck + 'static) {
         let spec = CheckSpec::new(self.name, self.kind)
             .timeout(self.timeout)
             .critical(self.critical);
-        (spec, AnnotatedRun(self.run))
+        (spec, self.function, AnnotatedRun(self.run))
     }
 }
 

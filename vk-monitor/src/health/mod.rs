@@ -28,12 +28,14 @@
 
 pub(crate) mod annotated;
 mod check;
+mod duplicate;
 mod endpoint;
 mod registry;
 
 pub use check::{
     CheckFuture, CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus, IntoCheckReport,
 };
+pub use duplicate::DuplicateCheck;
 pub(crate) use endpoint::Audience;
 pub use endpoint::{CONTENT_TYPE, HealthView};
 pub use registry::{CheckResult, HealthRegistry, HealthReport, aggregate};

@@ -9,6 +9,7 @@ use metrics::Gauge;
 
 use super::annotated::AnnotatedCheck;
 use super::check::{CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus};
+use super::duplicate::DuplicateCheck;
 use crate::catch_panic::{self, CatchPanic};
 use crate::metrics::names::{
     HEALTH_CHECK_DURATION_HELP, HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP,
@@ -63,6 +64,8 @@ pub fn aggregate(statuses: impl IntoIterator<Item = (HealthStatus, bool)>) -> He
 
 struct Registered {
     spec: CheckSpec,
+    /// The `#[health_check]` function, for an annotated check.
+    function: Option<&'static str>,
     check: Box<dyn HealthCheck>,
     metrics: OnceLock<(Gauge, &'static Histogram)>,
 }
@@ -98,7 +101,7 @@ struct Inner {
 /// #     async fn ping(&self) -> Result<(), std::io::Error> { Ok(()) }
 /// # }
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
+/// # async fn main() -> Result<(), vk_monitor::health::DuplicateCheck> {
 /// # let pool = Pool;
 /// // In an application, `monitor.health()`: the registry its router serves.
 /// let registry = HealthRegistry::new();
@@ -110,10 +113,10 @@ struct Inner {
 ///         let pool = pool.clone();
 ///         async move { pool.ping().await }
 ///     },
-/// );
+/// )?;
 /// registry.register(CheckSpec::readiness("speech_provider").critical(false), || async {
 ///     Err::<(), _>("connection refused")
-/// });
+/// })?;
 ///
 /// let report = registry.readiness().await;
 /// // The provider is down but not critical: ready, degraded.
@@ -123,6 +126,7 @@ struct Inner {
 /// registry.shutdown();
 /// assert_eq!(registry.readiness().await.status, HealthStatus::Fail);
 /// assert_eq!(registry.report(CheckKind::Liveness).await.status, HealthStatus::Pass);
+/// # Ok::<(), vk_monitor::health::DuplicateCheck>(())
 /// # }
 /// ```
 #[derive(Clone)]
@@ -169,36 +173,61 @@ impl HealthRegistry {
         }
     }
 
-    /// The process's registry, holding every `#[health_check]` function of the binary.
+    /// The process's registry, holding every `#[health_check]` function of the binary. Of two
+    /// functions with one name, the first linked is registered and the conflict kept:
+    /// [`Monitor`](crate::Monitor)'s start-up fails with it ([`annotated_conflict`]).
+    ///
+    /// [`annotated_conflict`]: Self::annotated_conflict
     pub fn global() -> &'static HealthRegistry {
-        static GLOBAL: LazyLock<HealthRegistry> = LazyLock::new(|| {
-            let registry = HealthRegistry::new();
-            registry.register_annotated();
-            registry
-        });
-        &GLOBAL
+        &global().0
     }
 
-    /// Adds every `#[health_check]` function linked into the binary.
-    pub fn register_annotated(&self) {
+    /// Two `#[health_check]` functions of the binary with one name, if there are.
+    pub fn annotated_conflict() -> Option<&'static DuplicateCheck> {
+        global().1.as_ref()
+    }
+
+    /// Adds every `#[health_check]` function linked into the binary; of two with one name (or
+    /// with a check registered before), the first, and the conflict is returned once all the
+    /// others are added.
+    pub fn register_annotated(&self) -> Result<(), DuplicateCheck> {
+        let mut conflict = None;
         for annotated in inventory::iter::<AnnotatedCheck> {
-            let (spec, check) = annotated.registration();
-            self.register(spec, check);
+            let (spec, function, check) = annotated.registration();
+            if let Err(duplicate) = self.add(spec, Some(function), Box::new(check)) {
+                conflict.get_or_insert(duplicate);
+            }
         }
+        conflict.map_or(Ok(()), Err)
     }
 
-    /// Adds a check.
-    pub fn register(&self, spec: CheckSpec, check: impl HealthCheck) {
-        let registered = Arc::new(Registered {
-            spec,
-            check: Box::new(check),
-            metrics: OnceLock::new(),
-        });
-        self.inner
+    /// Adds a check, unless the registry has one with its name already: the responses and the
+    /// `check` label would show two results nobody could tell apart.
+    pub fn register(&self, spec: CheckSpec, check: impl HealthCheck) -> Result<(), DuplicateCheck> {
+        self.add(spec, None, Box::new(check))
+    }
+
+    fn add(
+        &self,
+        spec: CheckSpec,
+        function: Option<&'static str>,
+        check: Box<dyn HealthCheck>,
+    ) -> Result<(), DuplicateCheck> {
+        let mut checks = self
+            .inner
             .checks
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(registered);
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(taken) = checks.iter().find(|taken| taken.spec.name == spec.name) {
+            return Err(DuplicateCheck::new(spec.name, taken.function, function));
+        }
+        checks.push(Arc::new(Registered {
+            spec,
+            function,
+            check,
+            metrics: OnceLock::new(),
+        }));
+        Ok(())
     }
 
     /// The names and kinds of the registered checks.
@@ -380,6 +409,16 @@ fn record_metrics(registered: &Registered, status: HealthStatus, duration: Durat
         1.0
     });
     seconds.record(duration);
+}
+
+/// The process's registry and the conflict its annotated checks had, if any.
+fn global() -> &'static (HealthRegistry, Option<DuplicateCheck>) {
+    static GLOBAL: LazyLock<(HealthRegistry, Option<DuplicateCheck>)> = LazyLock::new(|| {
+        let registry = HealthRegistry::new();
+        let conflict = registry.register_annotated().err();
+        (registry, conflict)
+    });
+    &GLOBAL
 }
 
 #[cfg(test)]

@@ -113,7 +113,8 @@ impl MonitorBuilder {
     }
 
     /// Reads the configuration, installs the exporter (unless metrics are disabled) and starts
-    /// the Sentry client (when a DSN is set). Warnings about accepted but ineffective settings
+    /// the Sentry client (when a DSN is set); fails before any of it when the configuration is
+    /// invalid or two `#[health_check]` functions share a name. Warnings about accepted but ineffective settings
     /// are printed once, to standard error.
     pub fn install(self) -> Result<Monitor, InitError> {
         let mut invalid = self
@@ -135,6 +136,9 @@ impl MonitorBuilder {
         };
         for warning in &config.warnings {
             eprintln!("vk-monitor: warning: {warning}");
+        }
+        if let Some(conflict) = HealthRegistry::annotated_conflict() {
+            return Err(InitError::DuplicateHealthCheck(conflict.clone()));
         }
         // Before anything global is installed: a taken port fails start-up with no side effects.
         let metrics_listener = config

@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::config::ConfigError;
+use crate::health::DuplicateCheck;
 use crate::metrics::error::ExporterError;
 
 /// Why [`init!`](crate::init) failed.
@@ -22,6 +23,8 @@ pub enum InitError {
         /// Why the listener could not be started.
         error: io::Error,
     },
+    /// Two `#[health_check]` functions have one name.
+    DuplicateHealthCheck(DuplicateCheck),
 }
 
 impl fmt::Display for InitError {
@@ -29,6 +32,7 @@ impl fmt::Display for InitError {
         match self {
             InitError::Config(error) => error.fmt(f),
             InitError::Exporter(error) => error.fmt(f),
+            InitError::DuplicateHealthCheck(error) => error.fmt(f),
             InitError::Listen { addr, error } => {
                 write!(
                     f,
@@ -44,6 +48,7 @@ impl std::error::Error for InitError {
         match self {
             InitError::Config(error) => Some(error),
             InitError::Exporter(error) => Some(error),
+            InitError::DuplicateHealthCheck(error) => Some(error),
             InitError::Listen { error, .. } => Some(error),
         }
     }
