@@ -496,3 +496,41 @@ async fn a_sibling_dropped_while_another_panics_is_cancelled_not_panicked() {
     assert_eq!(calls("waits_beside_the_panic", "cancelled"), 1.0);
     assert_eq!(errors("waits_beside_the_panic", "panic"), 0.0);
 }
+
+#[monitored]
+fn named_like_ours() {}
+
+#[test]
+fn an_application_metric_named_like_one_of_ours_is_refused_not_rendered_twice() {
+    exporter();
+    named_like_ours();
+    // The application's own counter and histogram under this crate's names, and a sample name
+    // of one of its histograms.
+    metrics::counter!("function_calls_total", "function" => "named_like_ours").increment(40);
+    metrics::describe_counter!("function_calls_total", "Someone else's calls.");
+    metrics::histogram!("function_call_duration_seconds").record(1.0);
+    metrics::gauge!("function_call_duration_seconds_count").set(7.0);
+    assert_eq!(
+        calls("named_like_ours", "ok"),
+        1.0,
+        "only the monitored call"
+    );
+    let formats = [
+        (exporter().render(), "function_calls_total"),
+        (exporter().render_openmetrics(), "function_calls"),
+    ];
+    for (exposition, counter) in formats {
+        for family in [counter, "function_call_duration_seconds"] {
+            let types = exposition
+                .lines()
+                .filter(|line| line.starts_with(&format!("# TYPE {family} ")))
+                .count();
+            assert_eq!(types, 1, "{family} in:\n{exposition}");
+        }
+        assert!(!exposition.contains("Someone else's"), "{exposition}");
+        assert!(
+            !exposition.contains("function_call_duration_seconds_count 7"),
+            "{exposition}"
+        );
+    }
+}

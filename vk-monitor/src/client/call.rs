@@ -4,16 +4,14 @@
 //! `cancelled`); a traced call leaves its span as the exemplar of its count and duration.
 
 use http::{HeaderMap, HeaderValue, Method};
-use quanta::Instant;
-use sentry::protocol::SpanStatus;
 
 use super::classify::ErrorKind;
-use super::handles::{HostLabels, MethodHandles, Status};
+use super::handles::HostLabels;
 use super::{OTHER_HOST, PathTemplate};
-use crate::metrics::{is_recording, record_finished};
-use crate::sentry::request::span_status;
+use crate::metrics::is_recording;
 use crate::sentry::spans::{self, Traced};
 use crate::sentry::trace;
+use crate::work::{Ending, Work};
 
 /// Where a request goes, as its URL says it.
 pub(super) struct Target<'a> {
@@ -26,13 +24,11 @@ pub(super) struct Target<'a> {
     pub(super) path: &'a str,
 }
 
-/// Records its request when dropped, with what it ended with (`cancelled` until told).
+/// Records its request when dropped, with what it ended with (cancelled until told).
 pub(super) struct Call {
-    handles: Option<&'static MethodHandles>,
+    work: Work,
     span: Option<Traced>,
-    start: Instant,
-    status: Status,
-    error: Option<ErrorKind>,
+    ending: Ending,
 }
 
 impl Call {
@@ -65,47 +61,38 @@ impl Call {
             (host, None) => host.to_owned(),
         };
         let method = crate::method::method_name(target.method);
-        let handles = metrics_on.then(|| hosts.handles(&authority).for_method(target.method));
-        if let Some(handles) = handles {
-            handles.in_flight.enter();
-        }
+        let unit = metrics_on.then(|| hosts.identity(&authority).method(target.method));
         let span = parent.map(|parent| {
             let path = template.map_or(target.path, PathTemplate::as_str);
             let description = format!("{method} {}://{authority}{path}", target.scheme);
-            let span = parent.span.start_child("http.client", &description);
+            let span = parent.child("http.client", &description);
             span.set_data("http.request.method", method.into());
             span.set_data("server.address", target.host.into());
             if let Some(port) = target.port {
                 span.set_data("server.port", port.into());
             }
-            Traced {
-                span: span.into(),
-                baggage: parent.baggage,
-            }
+            span
         });
         if let Some(span) = &span
             && trace::propagates_to(target.host)
         {
-            insert(headers, trace::propagation_headers_for(&span.span));
+            insert(headers, trace::propagation_headers_of(span));
         }
         Some(Call {
-            handles,
+            work: Work::start(unit),
             span,
-            start: Instant::now(),
-            status: Status::Cancelled,
-            error: None,
+            ending: Ending::Cancelled,
         })
     }
 
     /// The request was answered with `status`.
     pub(super) fn respond(mut self, status: u16) {
-        self.status = Status::Code(status);
+        self.ending = Ending::Answered(status);
     }
 
     /// The request failed without a response.
     pub(super) fn fail(mut self, kind: ErrorKind) {
-        self.status = Status::Error;
-        self.error = Some(kind);
+        self.ending = Ending::Failed(kind.as_str());
     }
 }
 
@@ -120,35 +107,15 @@ fn insert(headers: &mut HeaderMap, trace: Vec<(&'static str, String)>) {
 
 impl Drop for Call {
     fn drop(&mut self) {
-        let elapsed = self.start.elapsed();
-        if let Some(handles) = self.handles {
-            let status = handles.for_status(self.status);
-            let trace = self.span.as_ref().map(Traced::ids);
-            record_finished(status.count, status.duration, elapsed, trace);
-            if let Some(kind) = self.error {
-                handles.errors(kind).increment();
+        let trace = self.span.as_ref().map(Traced::ids);
+        std::mem::replace(&mut self.work, Work::idle()).end(self.ending, trace);
+        if let Some(span) = self.span.take() {
+            match self.ending {
+                Ending::Answered(code) => span.set_data("http.status_code", code.into()),
+                Ending::Failed(kind) => span.set_data("error.type", kind.into()),
+                _ => {}
             }
-            handles.in_flight.exit();
-        }
-        if let Some(traced) = self.span.take() {
-            let span = &traced.span;
-            match (self.status, self.error) {
-                (Status::Code(code), _) => {
-                    span.set_status(span_status(code));
-                    span.set_data("http.status_code", code.into());
-                }
-                (Status::Cancelled, _) => span.set_status(SpanStatus::Cancelled),
-                (Status::Error, kind) => {
-                    let kind = kind.unwrap_or(ErrorKind::Other);
-                    span.set_data("error.type", kind.as_str().into());
-                    span.set_status(match kind {
-                        ErrorKind::Timeout => SpanStatus::DeadlineExceeded,
-                        ErrorKind::Connect => SpanStatus::Unavailable,
-                        ErrorKind::Body | ErrorKind::Other => SpanStatus::InternalError,
-                    });
-                }
-            }
-            traced.finish();
+            span.end(self.ending);
         }
     }
 }

@@ -54,10 +54,6 @@ impl ErrorKind {
         }
     }
 
-    pub(super) fn index(self) -> usize {
-        self as usize
-    }
-
     /// The kind of `error`: the first source in its chain that tells.
     pub fn of(error: &(dyn Error + 'static)) -> ErrorKind {
         let mut next = Some(error);

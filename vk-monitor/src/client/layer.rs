@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::call::{Call, Target};
 use super::classify::BoxError;
 use super::future::ClientFuture;
-use super::handles::HostLabels;
+use super::handles::{HostLabels, host_labels};
 use super::{DEFAULT_MAX_HOSTS, PathTemplate};
 
 /// Monitors every request through the wrapped client service (`http::Request<B>` in,
@@ -70,7 +70,7 @@ pub struct ClientLayer {
 impl Default for ClientLayer {
     fn default() -> Self {
         ClientLayer {
-            hosts: Arc::new(HostLabels::new(DEFAULT_MAX_HOSTS)),
+            hosts: Arc::new(host_labels(DEFAULT_MAX_HOSTS)),
             timeout: None,
         }
     }
@@ -85,7 +85,7 @@ impl ClientLayer {
     /// Names at most `max` hosts in the `host` label; calls to any further host are labelled
     /// [`OTHER_HOST`](super::OTHER_HOST). `0` labels every call `other`.
     pub fn max_hosts(mut self, max: usize) -> Self {
-        self.hosts = Arc::new(HostLabels::new(max));
+        self.hosts = Arc::new(host_labels(max));
         self
     }
 

@@ -43,10 +43,10 @@ pub const DEFAULT_MAX_HOSTS: usize = 20;
 pub const OTHER_HOST: &str = "other";
 
 /// The `status` label of a request that failed without a response.
-pub const ERROR_STATUS: &str = "error";
+pub const ERROR_STATUS: &str = crate::work::ERROR;
 
-/// The `status` label of a request whose future was dropped before its answer.
-pub const CANCELLED_STATUS: &str = "cancelled";
+/// The `status` label of a request cancelled (its future dropped) before its answer.
+pub const CANCELLED_STATUS: &str = crate::work::CANCELLED;
 
 /// The route template of an outgoing request, for its span's description: added to the
 /// request's extensions, it replaces the path, so that `GET /calls/17` and `GET /calls/18`

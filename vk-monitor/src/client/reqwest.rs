@@ -9,7 +9,7 @@ use reqwest_middleware::{Middleware, Next};
 
 use super::call::{Call, Target};
 use super::classify::ErrorKind;
-use super::handles::HostLabels;
+use super::handles::{HostLabels, host_labels};
 use super::{DEFAULT_MAX_HOSTS, PathTemplate};
 
 /// Monitors every request of a `reqwest_middleware::ClientWithMiddleware`, as
@@ -46,7 +46,7 @@ pub struct ClientMiddleware {
 impl Default for ClientMiddleware {
     fn default() -> Self {
         ClientMiddleware {
-            hosts: Arc::new(HostLabels::new(DEFAULT_MAX_HOSTS)),
+            hosts: Arc::new(host_labels(DEFAULT_MAX_HOSTS)),
         }
     }
 }
@@ -60,7 +60,7 @@ impl ClientMiddleware {
     /// Names at most `max` hosts in the `host` label; calls to any further host are labelled
     /// [`OTHER_HOST`](super::OTHER_HOST).
     pub fn max_hosts(mut self, max: usize) -> Self {
-        self.hosts = Arc::new(HostLabels::new(max));
+        self.hosts = Arc::new(host_labels(max));
         self
     }
 }

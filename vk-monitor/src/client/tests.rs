@@ -1,20 +1,20 @@
 use super::classify::ErrorKind;
-use super::handles::HostLabels;
+use super::handles::host_labels;
 
 #[test]
 fn hosts_beyond_the_limit_share_the_other_label() {
-    let hosts = HostLabels::new(2);
-    let a = hosts.handles("a.test");
-    let b = hosts.handles("b.test:8080");
-    let c = hosts.handles("c.test");
-    let d = hosts.handles("d.test");
-    assert!(std::ptr::eq(a, hosts.handles("a.test")));
+    let hosts = host_labels(2);
+    let a = hosts.identity("a.test");
+    let b = hosts.identity("b.test:8080");
+    let c = hosts.identity("c.test");
+    let d = hosts.identity("d.test");
+    assert!(std::ptr::eq(a, hosts.identity("a.test")));
     assert!(!std::ptr::eq(a, b));
     assert!(std::ptr::eq(c, d), "both past the limit");
     assert_eq!(format!("{c:?}"), super::OTHER_HOST);
     assert_eq!(format!("{b:?}"), "b.test:8080");
     // Named hosts stay named after the limit is reached.
-    assert!(std::ptr::eq(b, hosts.handles("b.test:8080")));
+    assert!(std::ptr::eq(b, hosts.identity("b.test:8080")));
 }
 
 #[test]

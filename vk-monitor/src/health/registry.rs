@@ -5,15 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use metrics::Gauge;
-
 use super::annotated::AnnotatedCheck;
 use super::check::{CheckKind, CheckReport, CheckSpec, HealthCheck, HealthStatus};
 use super::duplicate::DuplicateCheck;
 use crate::catch_panic::{self, CatchPanic};
-use crate::metrics::names::{
-    HEALTH_CHECK_DURATION_HELP, HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP,
-};
+use crate::metrics::gauge::{self, Gauge};
+use crate::metrics::names::{HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP, help};
 use crate::metrics::{Histogram, histogram, is_recording};
 
 /// One check's result in a report.
@@ -67,7 +64,7 @@ struct Registered {
     /// The `#[health_check]` function, for an annotated check.
     function: Option<&'static str>,
     check: Box<dyn HealthCheck>,
-    metrics: OnceLock<(Gauge, &'static Histogram)>,
+    metrics: OnceLock<(&'static Gauge, &'static Histogram)>,
 }
 
 struct Cached {
@@ -392,16 +389,10 @@ fn record_metrics(registered: &Registered, status: HealthStatus, duration: Durat
     }
     let (up, seconds) = registered.metrics.get_or_init(|| {
         let (check, kind) = (&*registered.spec.name, registered.spec.kind.as_str());
-        let up = metrics::gauge!(HEALTH_CHECK_UP, "check" => check.to_owned(), "kind" => kind);
         let labels = [("check", check), ("kind", kind)];
-        (
-            up,
-            histogram::register(
-                HEALTH_CHECK_DURATION_SECONDS,
-                HEALTH_CHECK_DURATION_HELP,
-                &labels,
-            ),
-        )
+        let up = gauge::set(HEALTH_CHECK_UP, help(HEALTH_CHECK_UP), &labels, 0.0);
+        let seconds = HEALTH_CHECK_DURATION_SECONDS;
+        (up, histogram::register(seconds, help(seconds), &labels))
     });
     up.set(if status == HealthStatus::Fail {
         0.0

@@ -1,5 +1,5 @@
 //! The response body: records its request when it ends or is dropped, so a streamed response
-//! is timed to its last byte, and one whose client leaves mid-body is counted as abandoned
+//! is timed to its last byte, and one whose client leaves mid-body is counted as cancelled
 //! (`499`), not with its head's status.
 
 use std::pin::Pin;

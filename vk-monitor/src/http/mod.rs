@@ -9,7 +9,7 @@
 //! `route` is the route template axum matched (`/calls/{id}`), never the raw path: requests
 //! that match no route share [`UNMATCHED_ROUTE`], so a scanner adds no series. A request whose
 //! future or body is dropped before the end (the client went away) is counted with
-//! [`CLIENT_CLOSED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
+//! [`CANCELLED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
 //! answered with `500 Internal Server Error` by the layer and recorded with that status.
 
 // The layer makes a service that starts a tracker per request (with its handles from
@@ -27,7 +27,7 @@ pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::MonitorLayer;
 pub use service::MonitorService;
-pub use tracker::CLIENT_CLOSED_STATUS;
+pub use tracker::CANCELLED_STATUS;
 
 #[cfg(test)]
 mod tests;

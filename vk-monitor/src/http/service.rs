@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::future::ResponseFuture;
-use super::tracker::RequestTracker;
+use super::tracker::{RequestTracker, SentryTracking, Tracking};
 use crate::metrics::is_recording;
 use crate::routes::{ExcludedRoutes, UNMATCHED_ROUTE};
 use crate::sentry::state;
@@ -45,17 +45,23 @@ impl<S> MonitorService<S> {
             // No metrics, no transaction; with Sentry on, a hub that marks the request's
             // events as the route's, so that the client drops them (a failing readiness
             // check would otherwise report on every probe).
-            return sentry_on
-                .then(|| RequestTracker::start(request, route, false, true, true, false));
+            let events_only = Tracking {
+                metrics: false,
+                sentry: SentryTracking::EventsOnly,
+                log: false,
+            };
+            return sentry_on.then(|| RequestTracker::start(request, route, events_only));
         }
-        Some(RequestTracker::start(
-            request,
-            route,
-            metrics_on,
-            sentry_on,
-            false,
-            self.log_requests,
-        ))
+        let tracking = Tracking {
+            metrics: metrics_on,
+            sentry: if sentry_on {
+                SentryTracking::Traced
+            } else {
+                SentryTracking::Off
+            },
+            log: self.log_requests,
+        };
+        Some(RequestTracker::start(request, route, tracking))
     }
 }
 

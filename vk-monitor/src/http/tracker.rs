@@ -7,29 +7,51 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use http::Request;
-use quanta::Instant;
 
-use super::handles::{MethodHandles, route_handles};
-use crate::metrics::record_finished;
+use super::handles::routes;
 use crate::sentry::request::{self, RequestInfo, RequestTrace};
 use crate::sentry::spans::Traced;
 use crate::sentry::state;
+use crate::work::{self, Ending, Work};
 
-/// The `status` of a request abandoned before its response ended: the client closed the
-/// connection, or a timeout dropped the request (the code nginx uses for the same).
-pub const CLIENT_CLOSED_STATUS: u16 = 499;
+/// The `status` of a request cancelled before its response ended: the client closed the
+/// connection, or a timeout dropped the request. It is the code nginx and Envoy log for the
+/// same, so dashboards that group requests by code already know it.
+pub const CANCELLED_STATUS: u16 = work::CANCELLED_STATUS;
+
+/// What a request is tracked for, decided by the service per request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tracking {
+    /// Its requests and duration metrics, and its in-flight count.
+    pub(super) metrics: bool,
+    pub(super) sentry: SentryTracking,
+    /// Its log line when it ends.
+    pub(super) log: bool,
+}
+
+/// What Sentry sees of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SentryTracking {
+    /// Nothing: no client runs.
+    Off,
+    /// A hub that names its events as the route's and no transaction: the route is excluded,
+    /// and the client drops what it reports.
+    EventsOnly,
+    /// A hub and, when sampled in, a transaction.
+    Traced,
+}
 
 /// Records its request when dropped, with the last status it was given.
 pub(super) struct RequestTracker {
-    handles: Option<&'static MethodHandles>,
+    /// Its metrics (when on) and its duration.
+    work: Work,
     /// With Sentry on; boxed to keep the future small without it.
     sentry: Option<Box<RequestSentry>>,
-    start: Instant,
     status: u16,
     /// A `HEAD` request: its response never has a body, whatever the handler returned.
     head: bool,
     /// The response's head is sent and its body has not ended: dropped in this state, the
-    /// client left mid-body, and the request is recorded as abandoned.
+    /// client left mid-body, and the request is recorded as cancelled.
     body_pending: bool,
     /// Bytes of a body of known length still to send: hyper stops polling a body once its
     /// `Content-Length` is written, without asking for its end.
@@ -56,30 +78,17 @@ struct RequestSentry {
 }
 
 impl RequestTracker {
-    /// Starts tracking `request`, matched to `route`: its metrics when `metrics_on`, its
-    /// Sentry hub when `sentry_on`, and its transaction too unless the route is `excluded`
-    /// (its hub then only names its events, so that Sentry drops them).
-    pub(super) fn start<B>(
-        request: &Request<B>,
-        route: &str,
-        metrics_on: bool,
-        sentry_on: bool,
-        excluded: bool,
-        log: bool,
-    ) -> Self {
-        let route = route_handles(route);
-        let handles = metrics_on.then(|| route.method(request.method()));
-        if let Some(handles) = handles {
-            handles.in_flight.enter();
-        }
+    /// Starts tracking `request`, matched to `route`, for what `tracking` says.
+    pub(super) fn start<B>(request: &Request<B>, route: &str, tracking: Tracking) -> Self {
+        let route = routes().identity(route);
+        let unit = tracking.metrics.then(|| route.method(request.method()));
         let route = route.name();
-        let sentry = sentry_on.then(|| {
+        let sentry = (tracking.sentry != SentryTracking::Off).then(|| {
             let info = Arc::new(RequestInfo::capture(request, route, state::send_pii()));
             let hub = request::hub();
-            let trace = if excluded {
-                None
-            } else {
-                request::start(request, route, &info)
+            let trace = match tracking.sentry {
+                SentryTracking::Traced => request::start(request, route, &info),
+                SentryTracking::EventsOnly | SentryTracking::Off => None,
             };
             Box::new(RequestSentry {
                 hub,
@@ -89,14 +98,13 @@ impl RequestTracker {
             })
         });
         RequestTracker {
-            handles,
+            work: Work::start(unit),
             sentry,
-            start: Instant::now(),
-            status: CLIENT_CLOSED_STATUS,
+            status: CANCELLED_STATUS,
             head: request.method() == http::Method::HEAD,
             body_pending: false,
             body_remaining: None,
-            log: log.then(|| RequestLog {
+            log: tracking.log.then(|| RequestLog {
                 method: crate::method::method_name(request.method()),
                 route,
             }),
@@ -169,24 +177,23 @@ impl Drop for RequestTracker {
     fn drop(&mut self) {
         if self.body_pending {
             // A streamed response whose client went away mid-body: not the head's status.
-            self.status = CLIENT_CLOSED_STATUS;
+            self.status = CANCELLED_STATUS;
         }
-        let elapsed = self.start.elapsed();
-        if let Some(handles) = self.handles {
-            let status = handles.for_status(self.status);
-            let trace = self.transaction().map(Traced::ids);
-            record_finished(status.count, status.duration, elapsed, trace);
-            handles.in_flight.exit();
-        }
+        let ending = match self.status {
+            CANCELLED_STATUS => Ending::Cancelled,
+            code => Ending::Answered(code),
+        };
+        let trace = self.transaction().map(Traced::ids);
+        let elapsed = std::mem::replace(&mut self.work, Work::idle()).end(ending, trace);
         #[cfg(feature = "tracing")]
         if let Some(log) = self.log.take() {
             let trace_id = self
                 .transaction()
-                .map(|traced| traced.span.get_trace_context().trace_id.to_string());
-            log_request(&log, self.status, elapsed, trace_id);
+                .map(|traced| traced.trace_id().to_string());
+            log_request(&log, self.status, ending, elapsed, trace_id);
         }
         #[cfg(not(feature = "tracing"))]
-        let _ = (self.log.take(), elapsed);
+        let _ = (self.log.take(), elapsed, ending);
         if let Some(sentry) = self.sentry.take()
             && let RequestSentry {
                 hub,
@@ -196,23 +203,24 @@ impl Drop for RequestTracker {
             } = *sentry
         {
             let reported = reported.load(Ordering::Relaxed) > 0;
-            request::finish(transaction, self.status, &hub, &info, reported);
+            request::finish(transaction, ending, &hub, &info, reported);
         }
     }
 }
 
-/// The request's line: `info` for answered requests, `warn` for 5xx and abandoned ones.
+/// The request's line: `info` for answered requests, `warn` for 5xx and cancelled ones.
 #[cfg(feature = "tracing")]
 fn log_request(
     log: &RequestLog,
     status: u16,
+    ending: Ending,
     elapsed: std::time::Duration,
     trace_id: Option<String>,
 ) {
     // Microsecond precision is what a reader can use.
     let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     let (method, route) = (log.method, log.route);
-    let failed = crate::status::is_failure(status) || status == CLIENT_CLOSED_STATUS;
+    let failed = ending.is_failure() || ending == Ending::Cancelled;
     match (trace_id, failed) {
         (Some(trace_id), false) => ::tracing::info!(
             target: "vk_monitor::http", method, route, status, duration_ms, trace_id, "request"

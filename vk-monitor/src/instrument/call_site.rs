@@ -8,72 +8,41 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
 
-use metrics::{Counter, SharedString};
-use quanta::Clock;
-use sentry::protocol::{Event, SpanStatus};
+use metrics::SharedString;
+use sentry::protocol::Event;
 
 use super::body::{InBody, in_body};
 use super::outcome::Outcome;
 use super::type_name::short_name_of;
-use crate::metrics::counter::{self, Counter as CallCounter};
-use crate::metrics::exemplar::TraceIds;
+use crate::metrics::is_recording;
 use crate::metrics::names::{
-    FUNCTION_CALL_DURATION_HELP, FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_HELP,
-    FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL, FUNCTION_ERRORS_TOTAL,
+    FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL,
+    FUNCTION_ERRORS_TOTAL,
 };
-use crate::metrics::{HandleCache, Histogram, InFlight, histogram, is_recording, record_finished};
 use crate::sentry::{events, spans, state};
+use crate::work::{Ending, Families, LabelStyle, Unit, Work};
 
-/// The `result` label of a finished call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CallResult {
-    Ok = 0,
-    Error = 1,
-    Panic = 2,
-    Cancelled = 3,
-}
+static FAMILIES: Families = Families {
+    total: FUNCTION_CALLS_TOTAL,
+    duration: FUNCTION_CALL_DURATION_SECONDS,
+    in_flight: FUNCTION_CALLS_IN_FLIGHT,
+    errors: Some(FUNCTION_ERRORS_TOTAL),
+    ending_label: "result",
+    style: LabelStyle::FunctionResult,
+};
 
-const RESULTS: [CallResult; 4] = [
-    CallResult::Ok,
-    CallResult::Error,
-    CallResult::Panic,
-    CallResult::Cancelled,
-];
-
-impl CallResult {
-    /// The status of the call's Sentry span.
-    fn span_status(self) -> SpanStatus {
-        match self {
-            CallResult::Ok => SpanStatus::Ok,
-            CallResult::Error => SpanStatus::InternalError,
-            CallResult::Panic => SpanStatus::Aborted,
-            CallResult::Cancelled => SpanStatus::Cancelled,
-        }
-    }
-
-    const fn label(self) -> &'static str {
-        match self {
-            CallResult::Ok => "ok",
-            CallResult::Error => "error",
-            CallResult::Panic => "panic",
-            CallResult::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// Handles shared by every call of a site, registered on its first recorded call.
-///
 /// Series whose labels are known in advance start at zero, so that `rate()` and alerts see a
-/// 0 rather than no data: every `result` of the call counter, and the `error` and `panic`
-/// kinds of the error counter.
-struct SiteHandles {
-    function: SharedString,
-    clock: &'static Clock,
-    in_flight: &'static InFlight,
-    calls: [&'static CallCounter; 4],
-}
+/// 0 rather than no data: every `result` of the call counter (`ok` first, so that it is the
+/// first slot read), and the `error` and `panic` kinds of the error counter. Durations are
+/// registered by the first call that ends each way: a function that never panics exports no
+/// panic histogram.
+const RESULTS: [Ending; 4] = [
+    Ending::Ok,
+    Ending::Failed("error"),
+    Ending::Panicked,
+    Ending::Cancelled,
+];
 
 /// The `static` each `#[monitored]` function owns.
 pub struct CallSite {
@@ -87,12 +56,8 @@ pub struct CallSite {
     label: OnceLock<SharedString>,
     /// `module::function`, the Sentry span's description.
     description: OnceLock<Box<str>>,
-    handles: OnceLock<SiteHandles>,
-    /// Per `CallResult`, registered on the first call that ends that way, so a function that
-    /// never panics exports no panic histogram.
-    durations: [OnceLock<&'static Histogram>; 4],
-    /// `function_errors_total` per kind. Kinds are `&'static str` and few.
-    error_kinds: HandleCache<&'static str, Counter>,
+    /// The site's series, registered on its first recorded call.
+    unit: OnceLock<Unit>,
 }
 
 impl CallSite {
@@ -111,9 +76,7 @@ impl CallSite {
             tags,
             label: OnceLock::new(),
             description: OnceLock::new(),
-            handles: OnceLock::new(),
-            durations: [const { OnceLock::new() }; 4],
-            error_kinds: HandleCache::new(),
+            unit: OnceLock::new(),
         }
     }
 
@@ -139,14 +102,11 @@ impl CallSite {
             return CallGuard::idle(self);
         }
         let function = self.label.get_or_init(function);
-        let call = metrics_on.then(|| {
-            let handles = self.handles.get_or_init(|| self.register(function.clone()));
-            handles.in_flight.enter();
-            ActiveCall {
-                handles,
-                start: handles.clock.raw(),
-            }
-        });
+        let work = if metrics_on {
+            Work::start(Some(self.unit.get_or_init(|| self.register(function))))
+        } else {
+            Work::idle()
+        };
         let span = if sentry_on {
             self.start_span().map(Box::new)
         } else {
@@ -154,12 +114,12 @@ impl CallSite {
         };
         CallGuard {
             site: self,
-            call,
+            work,
             span,
             sentry_on,
             nested_reports: AtomicU32::new(0),
             outcome: None,
-            early_exit: CallResult::Cancelled,
+            early_exit: Ending::Cancelled,
             suspended: AtomicBool::new(false),
         }
     }
@@ -173,99 +133,20 @@ impl CallSite {
         });
         let traced = spans::start(self.op, description)?;
         for (key, value) in self.tags {
-            traced.span.set_tag(key, value);
+            traced.set_tag(key, value);
         }
         Some(traced)
     }
 
-    fn register(&self, function: SharedString) -> SiteHandles {
-        let in_flight = InFlight::register(metrics::gauge!(
-            FUNCTION_CALLS_IN_FLIGHT,
-            "function" => function.clone(),
-            "module" => self.module,
-        ));
-        let calls = RESULTS.map(|result| {
-            let labels = [
-                ("function", &*function),
-                ("module", self.module),
-                ("result", result.label()),
-            ];
-            counter::register(FUNCTION_CALLS_TOTAL, FUNCTION_CALLS_HELP, &labels)
-        });
-        for kind in ["error", "panic"] {
-            self.error_counter(&function, kind);
-        }
-        SiteHandles {
-            function,
-            clock: clock(),
-            in_flight,
-            calls,
-        }
-    }
-
-    fn labels(
-        &self,
-        function: &SharedString,
-        key: &'static str,
-        value: &'static str,
-    ) -> [(&'static str, SharedString); 3] {
-        [
-            ("function", function.clone()),
-            ("module", SharedString::const_str(self.module)),
-            (key, SharedString::const_str(value)),
-        ]
-    }
-
-    #[inline]
-    fn duration(&self, handles: &SiteHandles, result: CallResult) -> &'static Histogram {
-        match self.durations[result as usize].get() {
-            Some(histogram) => histogram,
-            None => self.register_duration(handles, result),
-        }
-    }
-
-    /// The first call that ends with `result`: out of line, so the others stay small.
     #[cold]
-    #[inline(never)]
-    fn register_duration(&self, handles: &SiteHandles, result: CallResult) -> &'static Histogram {
-        self.durations[result as usize].get_or_init(|| {
-            histogram::register(
-                FUNCTION_CALL_DURATION_SECONDS,
-                FUNCTION_CALL_DURATION_HELP,
-                &[
-                    ("function", &handles.function),
-                    ("module", self.module),
-                    ("result", result.label()),
-                ],
-            )
-        })
+    fn register(&self, function: &str) -> Unit {
+        let unit = Unit::new(
+            &FAMILIES,
+            &[("function", function), ("module", self.module)],
+        );
+        unit.start_at_zero(&RESULTS, &["error", "panic"]);
+        unit
     }
-
-    /// `function_errors_total` of `kind`, registered on its first use.
-    fn error_counter(&self, function: &SharedString, kind: &'static str) -> &'static Counter {
-        self.error_kinds.get_or_insert(&kind, |&kind| {
-            let counter =
-                metrics::counter!(FUNCTION_ERRORS_TOTAL, &self.labels(function, "kind", kind));
-            (kind, counter)
-        })
-    }
-
-    fn count_error(&self, handles: &SiteHandles, kind: &'static str) {
-        self.error_counter(&handles.function, kind).increment(1);
-    }
-}
-
-/// The clock calls are timed with: the TSC where there is one, read raw at both ends and
-/// scaled once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
-fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(Clock::new)
-}
-
-struct ActiveCall {
-    handles: &'static SiteHandles,
-    /// A raw reading of `handles.clock`.
-    start: u64,
 }
 
 /// Records one call when dropped: with the outcome given to [`CallGuard::finish`], or as a
@@ -273,8 +154,8 @@ struct ActiveCall {
 #[must_use = "the call is recorded when the guard is dropped"]
 pub struct CallGuard {
     site: &'static CallSite,
-    /// The metrics side, when a recorder is installed.
-    call: Option<ActiveCall>,
+    /// The metrics side: idle unless a recorder is installed.
+    work: Work,
     /// The call's Sentry span, when it is traced; boxed so a guard without one stays small.
     span: Option<Box<spans::Traced>>,
     /// Whether a Sentry client runs: error outcomes are then captured.
@@ -283,7 +164,8 @@ pub struct CallGuard {
     /// that follows one already reported is the same failure, and is not captured again.
     nested_reports: AtomicU32,
     outcome: Option<Outcome>,
-    early_exit: CallResult,
+    /// How a call that leaves without a value ends (a body run inline: its early return).
+    early_exit: Ending,
     /// An async body between polls: a panic unwinding the thread now is another future's.
     suspended: AtomicBool,
 }
@@ -292,12 +174,12 @@ impl CallGuard {
     fn idle(site: &'static CallSite) -> Self {
         CallGuard {
             site,
-            call: None,
+            work: Work::idle(),
             span: None,
             sentry_on: false,
             nested_reports: AtomicU32::new(0),
             outcome: None,
-            early_exit: CallResult::Cancelled,
+            early_exit: Ending::Cancelled,
             suspended: AtomicBool::new(false),
         }
     }
@@ -336,7 +218,7 @@ impl CallGuard {
     /// `return` or `?`, not a cancellation, and its value cannot be seen; count it as ok.
     #[inline]
     pub fn count_early_exit_as_ok(&mut self) {
-        self.early_exit = CallResult::Ok;
+        self.early_exit = Ending::Ok;
     }
 
     /// The call's `function` label: `Type::method` for methods, the name otherwise.
@@ -367,9 +249,10 @@ impl CallGuard {
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
-        if let (Some(call), None, Some(Outcome::Ok)) = (&self.call, &self.span, self.outcome) {
-            call.record(self.site, CallResult::Ok, call.elapsed(), None);
-        } else if self.call.is_some() || self.span.is_some() {
+        if let (true, None, Some(Outcome::Ok)) = (self.work.is_recorded(), &self.span, self.outcome)
+        {
+            std::mem::replace(&mut self.work, Work::idle()).end(Ending::Ok, None);
+        } else if self.work.is_recorded() || self.span.is_some() {
             self.record_unusual();
         }
     }
@@ -380,55 +263,20 @@ impl CallGuard {
     #[cold]
     #[inline(never)]
     fn record_unusual(&mut self) {
-        let (result, error_kind) = match self.outcome {
-            Some(Outcome::Ok) => (CallResult::Ok, None),
-            Some(Outcome::Error { kind }) => (CallResult::Error, Some(kind)),
+        let ending = match self.outcome {
+            Some(Outcome::Ok) => Ending::Ok,
+            Some(Outcome::Error { kind }) => Ending::Failed(kind),
             // Only the call the panic went through: a future dropped, suspended, while another
             // one's panic unwinds the thread (a `join!` sibling) was cancelled.
             None if std::thread::panicking() && !self.suspended.load(Ordering::Relaxed) => {
-                (CallResult::Panic, Some("panic"))
+                Ending::Panicked
             }
-            None => (self.early_exit, None),
+            None => self.early_exit,
         };
-        if let Some(call) = &self.call {
-            let elapsed = call.elapsed();
-            let trace = self.span.as_deref().map(spans::Traced::ids);
-            call.record(self.site, result, elapsed, trace);
-            if let Some(kind) = error_kind {
-                self.site.count_error(call.handles, kind);
-            }
-        }
+        let trace = self.span.as_deref().map(spans::Traced::ids);
+        std::mem::replace(&mut self.work, Work::idle()).end(ending, trace);
         if let Some(traced) = self.span.take() {
-            traced.span.set_status(result.span_status());
-            (*traced).finish();
+            (*traced).end(ending);
         }
-    }
-}
-
-impl ActiveCall {
-    #[inline]
-    fn elapsed(&self) -> Duration {
-        let clock = self.handles.clock;
-        clock.delta(self.start, clock.raw())
-    }
-
-    /// Records the call; a traced one leaves its trace as the exemplar of its count and its
-    /// duration's bucket.
-    #[inline]
-    fn record(
-        &self,
-        site: &CallSite,
-        result: CallResult,
-        elapsed: Duration,
-        trace: Option<TraceIds>,
-    ) {
-        let duration = site.duration(self.handles, result);
-        record_finished(
-            self.handles.calls[result as usize],
-            duration,
-            elapsed,
-            trace,
-        );
-        self.handles.in_flight.exit();
     }
 }

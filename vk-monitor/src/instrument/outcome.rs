@@ -3,7 +3,7 @@
 
 use http::{Response, StatusCode};
 
-use crate::status;
+use crate::work::{SERVER_ERROR, is_failure};
 
 /// The outcome of a call that returned a value.
 ///
@@ -26,10 +26,8 @@ impl Outcome {
     /// The outcome of a call that answered with `code`: an error of kind `server_error`
     /// when it is 5xx.
     pub(crate) fn of_status(code: StatusCode) -> Self {
-        if status::is_failure(code.as_u16()) {
-            Outcome::Error {
-                kind: status::SERVER_ERROR,
-            }
+        if is_failure(code.as_u16()) {
+            Outcome::Error { kind: SERVER_ERROR }
         } else {
             Outcome::Ok
         }
@@ -125,10 +123,10 @@ pub trait MonitoredError {
 /// (not an error) or `Err((StatusCode::BAD_GATEWAY, "..."))` (an error).
 impl MonitoredError for StatusCode {
     fn is_error(&self) -> bool {
-        status::is_failure(self.as_u16())
+        is_failure(self.as_u16())
     }
     fn error_kind(&self) -> &'static str {
-        status::SERVER_ERROR
+        SERVER_ERROR
     }
 }
 
@@ -137,7 +135,7 @@ impl<T> MonitoredError for (StatusCode, T) {
         self.0.is_error()
     }
     fn error_kind(&self) -> &'static str {
-        status::SERVER_ERROR
+        SERVER_ERROR
     }
 }
 
@@ -146,6 +144,6 @@ impl<B> MonitoredError for Response<B> {
         self.status().is_error()
     }
     fn error_kind(&self) -> &'static str {
-        status::SERVER_ERROR
+        SERVER_ERROR
     }
 }

@@ -6,8 +6,10 @@
 //! in Prometheus. Past its limit a metric's new label sets are folded into one overflow
 //! series, the label `otel_metric_overflow="true"` alone (the OpenTelemetry convention), and
 //! each refusal is counted in `metrics_series_dropped_total{metric}`. Label sets admitted
-//! before keep their own series. This crate's own families are bounded by construction and
-//! pass through untouched.
+//! before keep their own series. The process metrics of `metrics-process` are bounded and
+//! pass through untouched. The families this crate records itself are not the recorder's: an
+//! application metric with one of their names is refused (a no-op handle, and a warning once),
+//! since the exposition would show two families under one name.
 //!
 //! `counter!("x", "k" => v)` registers on every call, so the check for a label set already
 //! admitted is a shared-lock lookup of its key in one of 16 shards, by the hash the key
@@ -19,24 +21,22 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use metrics::{
-    Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit,
+    Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit,
 };
 
-use super::names::{METRICS_SERIES_DROPPED_TOTAL, OVERFLOW_LABEL, is_recorded_by_this_crate};
+use super::counter::{self, Counter as OwnCounter};
+use super::names::{METRICS_SERIES_DROPPED_TOTAL, OVERFLOW_LABEL, help, is_ours, is_process};
 
 /// How many label sets each metric of the application may have, unless configured otherwise
 /// ([`ExporterBuilder::max_series`](crate::ExporterBuilder::max_series), `METRICS_MAX_SERIES`).
 pub const DEFAULT_MAX_SERIES: usize = 1_000;
 
 const SHARDS: usize = 16;
-
-/// The metadata of the series the guard registers itself.
-static METADATA: Metadata<'static> =
-    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
 /// The label-set limits: one for every metric, and overrides by full name.
 #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ struct Family {
     limit: usize,
     admitted: AtomicUsize,
     /// `metrics_series_dropped_total{metric="<name>"}`.
-    dropped: Counter,
+    dropped: &'static OwnCounter,
     warned: AtomicBool,
     /// `<name>{otel_metric_overflow="true"}`, and its handles once registered.
     overflow: Key,
@@ -116,17 +116,25 @@ impl<R: Recorder> CardinalityGuard<R> {
         }
     }
 
-    /// `None`: register `key` itself. `Some`: the family whose overflow series stands in for it.
+    /// `Admit`: register `key` itself. `Overflow`: the family whose overflow series stands in
+    /// for it. `Refuse`: one of this crate's names, given a handle that records nothing.
     #[inline]
-    fn admit(&self, key: &Key) -> Option<Arc<Family>> {
-        if is_recorded_by_this_crate(key.name()) {
-            return None;
+    fn admit(&self, key: &Key) -> Admission {
+        if is_process(key.name()) {
+            return Admission::Admit;
+        }
+        if is_ours(key.name()) {
+            refuse_ours(key.name());
+            return Admission::Refuse;
         }
         let shard = self.shard(key);
         if read(&shard.0).contains(key) {
-            return None;
+            return Admission::Admit;
         }
-        self.admit_new(key, shard)
+        match self.admit_new(key, shard) {
+            None => Admission::Admit,
+            Some(family) => Admission::Overflow(family),
+        }
     }
 
     fn shard(&self, key: &Key) -> &Shard {
@@ -164,14 +172,11 @@ impl<R: Recorder> CardinalityGuard<R> {
         let mut families = write(&self.families);
         let family = families.entry(key.name_shared()).or_insert_with(|| {
             let name = key.name();
-            let dropped = Key::from_parts(
-                METRICS_SERIES_DROPPED_TOTAL,
-                vec![Label::new("metric", name.to_owned())],
-            );
+            let dropped = METRICS_SERIES_DROPPED_TOTAL;
             Arc::new(Family {
                 limit: self.limits.of(name),
                 admitted: AtomicUsize::new(0),
-                dropped: self.inner.register_counter(&dropped, &METADATA),
+                dropped: counter::register(dropped, help(dropped), &[("metric", name)]),
                 warned: AtomicBool::new(false),
                 overflow: Key::from_parts(
                     key.name_shared(),
@@ -206,7 +211,7 @@ impl Family {
     }
 
     fn refuse(&self, name: &str) {
-        self.dropped.increment(1);
+        self.dropped.increment();
         if !self.warned.load(Ordering::Relaxed) && !self.warned.swap(true, Ordering::Relaxed) {
             let limit = self.limit;
             // Not `eprintln!`, which panics when standard error is gone: this runs in requests.
@@ -224,46 +229,80 @@ impl Family {
 
 impl<R: Recorder> Recorder for CardinalityGuard<R> {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(key, unit, description);
+        if !is_ours(key.as_str()) {
+            self.inner.describe_counter(key, unit, description);
+        }
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(key, unit, description);
+        if !is_ours(key.as_str()) {
+            self.inner.describe_gauge(key, unit, description);
+        }
     }
 
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_histogram(key, unit, description);
+        if !is_ours(key.as_str()) {
+            self.inner.describe_histogram(key, unit, description);
+        }
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
         match self.admit(key) {
-            None => self.inner.register_counter(key, metadata),
-            Some(family) => family
+            Admission::Admit => self.inner.register_counter(key, metadata),
+            Admission::Overflow(family) => family
                 .counter
                 .get_or_init(|| self.inner.register_counter(&family.overflow, metadata))
                 .clone(),
+            Admission::Refuse => Counter::noop(),
         }
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
         match self.admit(key) {
-            None => self.inner.register_gauge(key, metadata),
-            Some(family) => family
+            Admission::Admit => self.inner.register_gauge(key, metadata),
+            Admission::Overflow(family) => family
                 .gauge
                 .get_or_init(|| self.inner.register_gauge(&family.overflow, metadata))
                 .clone(),
+            Admission::Refuse => Gauge::noop(),
         }
     }
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         match self.admit(key) {
-            None => self.inner.register_histogram(key, metadata),
-            Some(family) => family
+            Admission::Admit => self.inner.register_histogram(key, metadata),
+            Admission::Overflow(family) => family
                 .histogram
                 .get_or_init(|| self.inner.register_histogram(&family.overflow, metadata))
                 .clone(),
+            Admission::Refuse => Histogram::noop(),
         }
     }
+}
+
+/// What becomes of a registration.
+enum Admission {
+    Admit,
+    Overflow(Arc<Family>),
+    Refuse,
+}
+
+/// An application metric named like one of this crate's families: warned about once per name.
+#[cold]
+fn refuse_ours(name: &str) {
+    static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(PoisonError::into_inner);
+    if warned.iter().any(|warned| warned == name) {
+        return;
+    }
+    warned.push(name.to_owned());
+    // Not `eprintln!`, which panics when standard error is gone: this runs in requests.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "vk-monitor: warning: the application's metric {name} has the name of a family \
+         vk-monitor records itself, and is not recorded: two families under one name would \
+         make the exposition invalid. Give it a name of its own"
+    );
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -285,6 +324,20 @@ mod tests {
         HEALTH_CHECK_UP, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
         SENTRY_ENVELOPES_DROPPED_TOTAL,
     };
+    use metrics::Level;
+
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+    impl<R: Recorder> CardinalityGuard<R> {
+        /// `metrics_series_dropped_total{metric}`, kept in this crate's own counters.
+        fn dropped(&self, metric: &str) -> Option<f64> {
+            let families = read(&self.families);
+            families
+                .get(metric)
+                .map(|family| family.dropped.get() as f64)
+        }
+    }
 
     /// A guard around a recorder of its own, and the handle that renders it.
     fn guard(
@@ -355,14 +408,7 @@ mod tests {
         let total: f64 = logins.iter().map(|(_, value)| value).sum();
         assert_eq!(total, 100_000.0 + 20.0, "no increment lost");
         // One per refused registration: the 99,000 label sets, and the late one once more.
-        assert_eq!(
-            value(
-                &exposition,
-                METRICS_SERIES_DROPPED_TOTAL,
-                r#"metric="logins_total""#
-            ),
-            Some(99_001.0)
-        );
+        assert_eq!(guard.dropped("logins_total"), Some(99_001.0));
     }
 
     #[test]
@@ -390,11 +436,7 @@ mod tests {
             "every admitted label set has all four threads' increments"
         );
         assert_eq!(value(&exposition, "racing_total", OVERFLOW), Some(4_000.0));
-        let dropped = value(
-            &exposition,
-            METRICS_SERIES_DROPPED_TOTAL,
-            r#"metric="racing_total""#,
-        );
+        let dropped = guard.dropped("racing_total");
         assert_eq!(
             dropped,
             Some(4_000.0),
@@ -417,11 +459,7 @@ mod tests {
         });
         let exposition = handle.render();
         assert_eq!(value(&exposition, "jobs_total", OVERFLOW), Some(8.0));
-        let dropped = value(
-            &exposition,
-            METRICS_SERIES_DROPPED_TOTAL,
-            r#"metric="jobs_total""#,
-        );
+        let dropped = guard.dropped("jobs_total");
         assert_eq!(dropped, Some(4.0), "b once (a kept handle), c three times");
     }
 
@@ -430,14 +468,7 @@ mod tests {
         let (guard, handle) = guard(10, &[]);
         metrics::with_local_recorder(&guard, || counter!("orders_total").increment(1));
         let exposition = handle.render();
-        assert_eq!(
-            value(
-                &exposition,
-                METRICS_SERIES_DROPPED_TOTAL,
-                r#"metric="orders_total""#
-            ),
-            Some(0.0)
-        );
+        assert_eq!(guard.dropped("orders_total"), Some(0.0));
         assert_eq!(series(&exposition, "orders_total"), []);
         assert!(exposition.contains("\norders_total 1\n"), "{exposition}");
     }
@@ -455,11 +486,7 @@ mod tests {
         let exposition = handle.render();
         for (name, limit) in [("small_total", 2), ("big_total", 8), ("other_total", 5)] {
             assert_eq!(series(&exposition, name).len(), limit + 1, "{name}");
-            let dropped = value(
-                &exposition,
-                METRICS_SERIES_DROPPED_TOTAL,
-                &format!(r#"metric="{name}""#),
-            );
+            let dropped = guard.dropped(name);
             assert_eq!(dropped, Some((20 - limit) as f64), "{name}");
         }
     }
@@ -484,17 +511,13 @@ mod tests {
             Some(7.0)
         );
         for name in ["queue_depth", "payload_bytes"] {
-            let dropped = value(
-                &exposition,
-                METRICS_SERIES_DROPPED_TOTAL,
-                &format!(r#"metric="{name}""#),
-            );
+            let dropped = guard.dropped(name);
             assert_eq!(dropped, Some(7.0), "{name}");
         }
     }
 
     #[test]
-    fn this_crates_own_families_pass_through_untouched() {
+    fn this_crates_names_are_refused_and_process_metrics_pass_through() {
         let (guard, handle) = guard(1, &[]);
         metrics::with_local_recorder(&guard, || {
             for i in 0..50 {
@@ -508,7 +531,9 @@ mod tests {
                 gauge!(HEALTH_CHECK_UP, "check" => function).set(1.0);
                 counter!(SENTRY_ENVELOPES_DROPPED_TOTAL, "reason" => i.to_string()).increment(1);
                 gauge!(BUILD_INFO, "version" => i.to_string()).set(1.0);
+                histogram!("http_request_duration_seconds_sum").record(1.0);
             }
+            metrics::describe_counter!(HTTP_REQUESTS_TOTAL, "Someone else's requests.");
             let process = metrics_process::Collector::default();
             process.describe();
             process.collect();
@@ -525,8 +550,12 @@ mod tests {
             HEALTH_CHECK_UP,
             SENTRY_ENVELOPES_DROPPED_TOTAL,
             BUILD_INFO,
+            "http_request_duration_seconds",
         ] {
-            assert_eq!(series(&exposition, name).len(), 50, "{name}");
+            assert!(
+                !exposition.contains(name),
+                "{name} reached the recorder: {exposition}"
+            );
         }
         assert!(
             exposition.contains("process_start_time_seconds"),

@@ -9,10 +9,9 @@
 //! and an exemplar slot, made once per call site or route and status, and its labels are
 //! formatted once.
 
-use std::sync::{Mutex, PoisonError};
-
-use super::exemplar::{Exemplar, Slot, TraceIds, label_text};
-use super::format::{self, Format, push_u64};
+use super::exemplar::{Exemplar, Slot, TraceIds};
+use super::families::{FamilyList, write_meta};
+use super::format::{Format, push_u64};
 use super::shard::{self, Cells};
 
 /// One counter series.
@@ -40,20 +39,7 @@ impl Counter {
     }
 }
 
-struct Series {
-    /// Rendered `key="value",...` pairs, without braces.
-    labels: String,
-    counter: &'static Counter,
-}
-
-struct Family {
-    /// The sample name, `_total` included.
-    name: &'static str,
-    help: &'static str,
-    series: Vec<Series>,
-}
-
-static FAMILIES: Mutex<Vec<Family>> = Mutex::new(Vec::new());
+static FAMILIES: FamilyList<&'static Counter> = FamilyList::new();
 
 /// Creates the series `name{labels}` (`name` ends with `_total`) at 0, rendered from now on.
 /// Series live as long as the process, like the recorder's.
@@ -66,19 +52,7 @@ pub(crate) fn register(
         value: Cells::new(1),
         exemplar: Slot::new(),
     }));
-    let series = Series {
-        labels: label_text(labels),
-        counter,
-    };
-    let mut families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
-    match families.iter_mut().find(|family| family.name == name) {
-        Some(family) => family.series.push(series),
-        None => families.push(Family {
-            name,
-            help,
-            series: vec![series],
-        }),
-    }
+    FAMILIES.add(name, help, labels, counter);
     counter
 }
 
@@ -86,27 +60,20 @@ pub(crate) fn register(
 /// and each series with its exemplar.
 pub(crate) fn render(out: &mut String, format: Format) {
     let arenas = shard::folding();
-    let families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
-    for family in families.iter() {
+    for family in FAMILIES.lock().iter() {
         let name = family.name;
         let meta = match format {
             Format::OpenMetrics => name.strip_suffix("_total").unwrap_or(name),
             Format::Text => name,
         };
-        for part in ["# HELP ", meta, " "] {
-            out.push_str(part);
-        }
-        format::push_help(out, family.help, format);
-        for part in ["\n# TYPE ", meta, " counter\n"] {
-            out.push_str(part);
-        }
+        write_meta(out, meta, family.help, "counter", format);
         for series in &family.series {
             for part in [name, "{", &series.labels, "} "] {
                 out.push_str(part);
             }
-            push_u64(out, series.counter.value.read_one(&arenas, 0));
+            push_u64(out, series.value.value.read_one(&arenas, 0));
             if format == Format::OpenMetrics
-                && let Some(exemplar) = series.counter.exemplar.load()
+                && let Some(exemplar) = series.value.exemplar.load()
             {
                 exemplar.write(out);
             }

@@ -16,9 +16,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use super::cardinality::{CardinalityGuard, DEFAULT_MAX_SERIES, SeriesLimits};
 use super::error::ExporterError;
 use super::format::Format;
-use super::names::{self, BUILD_INFO};
+use super::names::{BUILD_INFO, help};
 use super::recording::{self, BucketConfig, DEFAULT_BUCKETS};
-use super::{counter, histogram, in_flight, openmetrics, scrape};
+use super::{counter, gauge, histogram, openmetrics, scrape};
 use crate::routes;
 use crate::service_info::{self, ServiceInfo};
 
@@ -108,25 +108,24 @@ impl Exporter {
         if let Some(process) = &self.inner.process {
             process.collect();
         }
-        in_flight::publish();
         let recorded = self.inner.handle.render();
-        match format {
-            Format::Text => {
-                let mut exposition = recorded;
-                counter::render(&mut exposition, format);
-                histogram::render(&mut exposition, format);
-                exposition
-            }
+        let mut exposition = match format {
+            Format::Text => recorded,
             Format::OpenMetrics => {
                 let mut exposition = String::new();
                 openmetrics::convert(&recorded, &mut exposition);
-                drop(recorded);
-                counter::render(&mut exposition, format);
-                histogram::render(&mut exposition, format);
-                exposition.push_str("# EOF\n");
                 exposition
             }
+        };
+        // The application's metrics above; below, every family this crate records, from its
+        // own storage (the recorder refuses their names).
+        counter::render(&mut exposition, format);
+        gauge::render(&mut exposition, format);
+        histogram::render(&mut exposition, format);
+        if format == Format::OpenMetrics {
+            exposition.push_str("# EOF\n");
         }
+        exposition
     }
 
     /// A router serving `GET /metrics`. Merge it into the application's router.
@@ -331,20 +330,18 @@ impl ExporterBuilder {
             })
             .map_err(ExporterError::UpkeepThread)?;
 
-        names::describe();
         let info = service_info::set(ServiceInfo::new(
             self.service.unwrap_or_else(service_info::executable_name),
             self.version,
             self.environment,
             self.release,
         ));
-        metrics::gauge!(
-            BUILD_INFO,
-            "service" => info.service.clone(),
-            "version" => info.version.clone(),
-            "environment" => info.environment.clone(),
-        )
-        .set(1.0);
+        let labels = [
+            ("service", &*info.service),
+            ("version", &*info.version),
+            ("environment", &*info.environment),
+        ];
+        gauge::set(BUILD_INFO, help(BUILD_INFO), &labels, 1.0);
         let process = self.process_metrics.then(|| {
             let collector = metrics_process::Collector::default();
             collector.describe();

@@ -23,6 +23,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::exemplar::{Exemplar, Slot, TraceIds, label_text};
+use super::families::write_meta;
 use super::format::{self, Format, push_u64};
 use super::recording::buckets_for;
 use super::shard::{self, Cells, Folding};
@@ -179,11 +180,7 @@ pub(crate) fn render(out: &mut String, format: Format) {
     let mut counts = Vec::new();
     for family in families.iter_mut() {
         let name = family.name;
-        out.push_str("# HELP ");
-        out.push_str(name);
-        out.push(' ');
-        format::push_help(out, family.help, format);
-        let _ = writeln!(out, "\n# TYPE {name} histogram");
+        write_meta(out, name, family.help, "histogram", format);
         if let (true, Some(unit)) = (openmetrics, format::unit_of(name)) {
             let _ = writeln!(out, "# UNIT {name} {unit}");
         }

@@ -1,5 +1,5 @@
-//! In-flight counts kept in per-thread cells (see `shard`), and published to their gauges
-//! when metrics are rendered.
+//! In-flight counts kept in per-thread cells (see `shard`), summed into their gauges when
+//! metrics are rendered (`gauge`).
 //!
 //! A gauge handle of the Prometheus recorder updates an `f64` with a compare-and-swap loop and
 //! bumps a generation counter; doing that twice per call was a fifth of the cost of a monitored
@@ -10,34 +10,18 @@
 //! never exceeds the calls that can be in flight at once. An async call may enter on one
 //! thread and exit on another: while it moves during a render it can be missed or counted
 //! once too often for that render (never below zero); at rest every count is exact.
-use std::sync::{Mutex, PoisonError};
+use super::shard::{Cells, Folding};
 
-use metrics::Gauge;
-
-use super::shard::{self, Cells, Folding};
-
-/// Every in-flight count, with the gauge it is published to.
-static REGISTERED: Mutex<Vec<&'static InFlight>> = Mutex::new(Vec::new());
-
+/// Entries minus exits of one series, wrapping.
 pub(crate) struct InFlight {
-    /// Entries minus exits, wrapping.
     cells: Cells,
-    gauge: Gauge,
 }
 
 impl InFlight {
-    /// A count for `gauge`, published by every [`publish`] from now on. Counts live as long as
-    /// the process, like the series they feed; there is one per call site or route and method.
-    pub(crate) fn register(gauge: Gauge) -> &'static InFlight {
-        let in_flight: &'static InFlight = Box::leak(Box::new(InFlight {
+    pub(super) fn new() -> Self {
+        InFlight {
             cells: Cells::new(1),
-            gauge,
-        }));
-        REGISTERED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(in_flight);
-        in_flight
+        }
     }
 
     #[inline]
@@ -52,28 +36,20 @@ impl InFlight {
     }
 
     /// Calls entered and not yet exited.
-    fn count(&self, arenas: &Folding) -> u64 {
+    pub(super) fn count(&self, arenas: &Folding) -> u64 {
         let net = self.cells.read_one(arenas, 0) as i64;
         net.max(0) as u64
-    }
-}
-
-/// Sets every in-flight gauge to its count; the exporter calls it before rendering.
-pub(crate) fn publish() {
-    let arenas = shard::folding();
-    let registered = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
-    for in_flight in registered.iter() {
-        in_flight.gauge.set(in_flight.count(&arenas) as f64);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::shard;
 
     #[test]
     fn a_call_entered_on_one_thread_and_exited_on_another_is_not_in_flight() {
-        let in_flight = InFlight::register(Gauge::noop());
+        let in_flight: &'static InFlight = Box::leak(Box::new(InFlight::new()));
         in_flight.enter();
         in_flight.enter();
         std::thread::scope(|scope| {

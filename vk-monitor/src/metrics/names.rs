@@ -2,8 +2,6 @@
 //!
 //! Use the constants in queries and tests instead of repeating the strings.
 
-use metrics::{Unit, describe_counter, describe_gauge};
-
 /// Counter: calls of `#[monitored]` functions, labels `function`, `module`, `result`.
 pub const FUNCTION_CALLS_TOTAL: &str = "function_calls_total";
 /// Histogram (seconds): call duration, labels `function`, `module`, `result`.
@@ -59,53 +57,144 @@ pub const METRICS_SERIES_DROPPED_TOTAL: &str = "metrics_series_dropped_total";
 /// label sets beyond the metric's limit are folded into (the OpenTelemetry convention).
 pub const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 
-/// HELP of `function_calls_total`, rendered by this crate's own counters.
-pub(crate) const FUNCTION_CALLS_HELP: &str =
-    "Calls of monitored functions, by result: ok, error, panic or cancelled.";
-/// HELP of `http_requests_total`, rendered by this crate's own counters.
-pub(crate) const HTTP_REQUESTS_HELP: &str =
-    "HTTP requests by method, matched route template and status code (499: client went away).";
+/// A family's type in the exposition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Type {
+    Counter,
+    Gauge,
+    Histogram,
+}
 
-/// HELP of `http_client_requests_total`, rendered by this crate's own counters.
-pub(crate) const HTTP_CLIENT_REQUESTS_HELP: &str = "Outgoing HTTP requests by method, host and status: the response code, error (no response) or cancelled (dropped before the answer).";
-/// HELP of `http_client_errors_total`, rendered by this crate's own counters.
-pub(crate) const HTTP_CLIENT_ERRORS_HELP: &str = "Outgoing HTTP requests that failed without a response, by kind: connect, timeout, body or other.";
-/// HELP of `http_client_request_duration_seconds`, rendered by this crate's own histograms.
-pub(crate) const HTTP_CLIENT_REQUEST_DURATION_HELP: &str =
-    "Outgoing HTTP request duration in seconds, from sending the request to the response head.";
+/// Every family this crate records, with its type and HELP text: the one table. Each is kept
+/// in the crate's own storage and rendered by it; the `metrics` recorder serves only the
+/// application's metrics (and the process metrics of `metrics-process`), and refuses a metric
+/// of the application that has one of these names.
+const FAMILIES: [(&str, Type, &str); 15] = [
+    (
+        FUNCTION_CALLS_TOTAL,
+        Type::Counter,
+        "Calls of monitored functions, by result: ok, error, panic or cancelled.",
+    ),
+    (
+        FUNCTION_CALL_DURATION_SECONDS,
+        Type::Histogram,
+        "Duration of monitored function calls in seconds, by result.",
+    ),
+    (
+        FUNCTION_CALLS_IN_FLIGHT,
+        Type::Gauge,
+        "Calls of monitored functions that have started and not yet ended.",
+    ),
+    (
+        FUNCTION_ERRORS_TOTAL,
+        Type::Counter,
+        "Failed calls of monitored functions, by error kind (panic for panics).",
+    ),
+    (
+        HTTP_REQUESTS_TOTAL,
+        Type::Counter,
+        "HTTP requests by method, matched route template and status code (499: cancelled, the client went away).",
+    ),
+    (
+        HTTP_REQUEST_DURATION_SECONDS,
+        Type::Histogram,
+        "HTTP request duration in seconds, from the request to the end of the response body.",
+    ),
+    (
+        HTTP_REQUESTS_IN_FLIGHT,
+        Type::Gauge,
+        "HTTP requests received and not yet answered to the end.",
+    ),
+    (
+        HTTP_CLIENT_REQUESTS_TOTAL,
+        Type::Counter,
+        "Outgoing HTTP requests by method, host and status: the response code, error (no response) or cancelled (dropped before the answer).",
+    ),
+    (
+        HTTP_CLIENT_REQUEST_DURATION_SECONDS,
+        Type::Histogram,
+        "Outgoing HTTP request duration in seconds, from sending the request to the response head.",
+    ),
+    (
+        HTTP_CLIENT_REQUESTS_IN_FLIGHT,
+        Type::Gauge,
+        "Outgoing HTTP requests sent and not yet answered.",
+    ),
+    (
+        HTTP_CLIENT_ERRORS_TOTAL,
+        Type::Counter,
+        "Outgoing HTTP requests that failed without a response, by kind: connect, timeout, body or other.",
+    ),
+    (
+        HEALTH_CHECK_UP,
+        Type::Gauge,
+        "1 when the health check's last run passed or warned, 0 when it failed.",
+    ),
+    (
+        HEALTH_CHECK_DURATION_SECONDS,
+        Type::Histogram,
+        "Run time of health checks in seconds.",
+    ),
+    (
+        SENTRY_ENVELOPES_DROPPED_TOTAL,
+        Type::Counter,
+        "Sentry envelopes not delivered, by reason: queue_full, rate_limited, network_error or rejected.",
+    ),
+    (
+        METRICS_SERIES_DROPPED_TOTAL,
+        Type::Counter,
+        "Registrations of a new label set refused because the metric reached its series limit; each went to the metric's overflow series, labelled otel_metric_overflow, instead.",
+    ),
+];
 
-/// HELP of `function_call_duration_seconds`, rendered by this crate's own histograms.
-pub(crate) const FUNCTION_CALL_DURATION_HELP: &str =
-    "Duration of monitored function calls in seconds, by result.";
-/// HELP of `http_request_duration_seconds`, rendered by this crate's own histograms.
-pub(crate) const HTTP_REQUEST_DURATION_HELP: &str =
-    "HTTP request duration in seconds, from the request to the end of the response body.";
+/// `build_info`'s HELP; kept apart from the table only because it is one gauge set once.
+const BUILD_INFO_HELP: &str =
+    "Always 1; labels name the service, its version and the deployment environment.";
 
-/// HELP of `health_check_duration_seconds`, rendered by this crate's own histograms.
-pub(crate) const HEALTH_CHECK_DURATION_HELP: &str = "Run time of health checks in seconds.";
+/// The HELP text of this crate's family `name`.
+pub(crate) fn help(name: &str) -> &'static str {
+    if name == BUILD_INFO {
+        return BUILD_INFO_HELP;
+    }
+    match FAMILIES.iter().find(|(family, _, _)| *family == name) {
+        Some(&(_, _, help)) => help,
+        None => {
+            debug_assert!(false, "{name} is not in the table of this crate's families");
+            ""
+        }
+    }
+}
 
-/// Whether this crate records the family `name` itself (the call and request counters in its
-/// own counters, the rest through the `metrics` recorder): its
-/// label values come from code (call sites, route templates, statuses, check names) or are
-/// bounded where they are made (the hosts of outgoing calls), never
-/// from input, so the cardinality guard lets them through untouched. The `process_*` names
-/// are those `metrics_process::Collector::default()` records.
-pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
+/// The type of this crate's family `name`, if it is one.
+pub(crate) fn type_of(name: &str) -> Option<Type> {
+    if name == BUILD_INFO {
+        return Some(Type::Gauge);
+    }
+    FAMILIES
+        .iter()
+        .find(|(family, _, _)| *family == name)
+        .map(|&(_, kind, _)| kind)
+}
+
+/// Whether `name` is a family this crate records itself, or one of its samples
+/// (`_bucket`, `_sum`, `_count` of a histogram): an application metric with that name would
+/// render a second family under it.
+pub(crate) fn is_ours(name: &str) -> bool {
+    if type_of(name).is_some() {
+        return true;
+    }
+    ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+        name.strip_suffix(suffix)
+            .is_some_and(|family| type_of(family) == Some(Type::Histogram))
+    })
+}
+
+/// The names `metrics_process::Collector::default()` records through the recorder: the
+/// process's own, bounded, and let through the cardinality guard untouched.
+pub(crate) fn is_process(name: &str) -> bool {
     matches!(
         name,
-        FUNCTION_CALLS_TOTAL
-            | FUNCTION_CALLS_IN_FLIGHT
-            | FUNCTION_ERRORS_TOTAL
-            | HTTP_REQUESTS_TOTAL
-            | HTTP_REQUESTS_IN_FLIGHT
-            | HTTP_CLIENT_REQUESTS_TOTAL
-            | HTTP_CLIENT_REQUESTS_IN_FLIGHT
-            | HTTP_CLIENT_ERRORS_TOTAL
-            | HEALTH_CHECK_UP
-            | SENTRY_ENVELOPES_DROPPED_TOTAL
-            | BUILD_INFO
-            | METRICS_SERIES_DROPPED_TOTAL
-            | "process_cpu_seconds_total"
+        "process_cpu_seconds_total"
             | "process_open_fds"
             | "process_max_fds"
             | "process_virtual_memory_bytes"
@@ -116,46 +205,21 @@ pub(crate) fn is_recorded_by_this_crate(name: &str) -> bool {
     )
 }
 
-/// Registers HELP text and units. Must run after the recorder is installed: descriptions
-/// given to no recorder are lost.
-pub(crate) fn describe() {
-    describe_gauge!(
-        FUNCTION_CALLS_IN_FLIGHT,
-        Unit::Count,
-        "Calls of monitored functions that have started and not yet ended."
-    );
-    describe_counter!(
-        FUNCTION_ERRORS_TOTAL,
-        Unit::Count,
-        "Failed calls of monitored functions, by error kind (panic for panics)."
-    );
-    describe_gauge!(
-        HTTP_REQUESTS_IN_FLIGHT,
-        Unit::Count,
-        "HTTP requests received and not yet answered to the end."
-    );
-    describe_gauge!(
-        HTTP_CLIENT_REQUESTS_IN_FLIGHT,
-        Unit::Count,
-        "Outgoing HTTP requests sent and not yet answered."
-    );
-    describe_gauge!(
-        HEALTH_CHECK_UP,
-        "1 when the health check's last run passed or warned, 0 when it failed."
-    );
-    describe_counter!(
-        SENTRY_ENVELOPES_DROPPED_TOTAL,
-        Unit::Count,
-        "Sentry envelopes not delivered, by reason: queue_full, rate_limited, network_error or rejected."
-    );
-    describe_counter!(
-        METRICS_SERIES_DROPPED_TOTAL,
-        Unit::Count,
-        "Registrations of a new label set refused because the metric reached its series limit; \
-         each went to the metric's overflow series, labelled otel_metric_overflow, instead."
-    );
-    describe_gauge!(
-        BUILD_INFO,
-        "Always 1; labels name the service, its version and the deployment environment."
-    );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_has_help_and_a_type_and_its_samples_are_ours() {
+        for (name, kind, help_text) in FAMILIES {
+            assert_eq!(type_of(name), Some(kind));
+            assert_eq!(help(name), help_text);
+            assert!(is_ours(name));
+        }
+        assert!(is_ours("http_request_duration_seconds_bucket"));
+        assert!(is_ours("build_info"));
+        assert!(!is_ours("http_requests_total_sum"), "not a histogram");
+        assert!(!is_ours("orders_total"));
+        assert!(is_process("process_threads") && !is_ours("process_threads"));
+    }
 }

@@ -28,6 +28,7 @@ use sentry::{TransactionContext, TransactionOrSpan};
 use super::baggage::TraceBaggage;
 use super::sampling::{self, Candidate, Parent};
 use super::unsampled::Unsampled;
+use crate::work::Ending;
 
 /// The trace code on a thread runs in.
 #[derive(Clone)]
@@ -38,17 +39,47 @@ enum Current {
     Unsampled(Arc<Unsampled>),
 }
 
-/// A span being recorded, with its trace's baggage.
+/// A span being recorded, with its trace's baggage. The other folders start, describe and end
+/// it through these methods; its fields are this folder's.
 #[derive(Clone)]
 pub struct Traced {
-    pub(crate) span: TransactionOrSpan,
-    pub(crate) baggage: Arc<TraceBaggage>,
+    pub(super) span: TransactionOrSpan,
+    pub(super) baggage: Arc<TraceBaggage>,
 }
 
 impl Traced {
     /// The ids of the trace and of this span: what an exemplar links to.
     pub(crate) fn ids(&self) -> (TraceId, SpanId) {
         ids(&self.span)
+    }
+
+    /// The trace's id, as logs name it.
+    pub(crate) fn trace_id(&self) -> TraceId {
+        self.ids().0
+    }
+
+    /// A child span of this one, in the same trace.
+    pub(crate) fn child(&self, op: &str, description: &str) -> Traced {
+        Traced {
+            span: self.span.start_child(op, description).into(),
+            baggage: Arc::clone(&self.baggage),
+        }
+    }
+
+    /// Sets a data field of the span.
+    pub(crate) fn set_data(&self, key: &str, value: sentry::protocol::Value) {
+        self.span.set_data(key, value);
+    }
+
+    /// Sets a tag of the span.
+    pub(crate) fn set_tag(&self, key: &str, value: &str) {
+        self.span.set_tag(key, value);
+    }
+
+    /// Ends the span with the status of how its work ended.
+    pub(crate) fn end(self, ending: Ending) {
+        self.span.set_status(ending.span_status());
+        self.finish();
     }
 
     /// Finishes the span; a transaction is sent with its trace's baggage.

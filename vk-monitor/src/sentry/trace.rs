@@ -57,6 +57,12 @@ pub fn propagation_headers_for(span: &TransactionOrSpan) -> Vec<(&'static str, S
     headers(trace_id, span_id, true, baggage)
 }
 
+/// The headers an outgoing call in the span `traced` sends on: its trace, with its baggage.
+pub(crate) fn propagation_headers_of(traced: &spans::Traced) -> Vec<(&'static str, String)> {
+    let (trace_id, span_id) = traced.ids();
+    headers(trace_id, span_id, true, traced.baggage.header())
+}
+
 /// The headers an outgoing call of the sampled-out request `unsampled` sends on.
 pub(crate) fn unsampled_headers(unsampled: &Unsampled) -> Vec<(&'static str, String)> {
     let propagation = unsampled.propagation();

@@ -18,14 +18,15 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use http::{Method, Request};
-use sentry::protocol::{Event, Level, SpanStatus};
+use sentry::protocol::{Event, Level};
 use sentry::{Hub, TransactionContext};
 
 use super::sampling::{self, Candidate, Decision, Parent};
 use super::spans::{self, Traced};
 use super::unsampled::Unsampled;
 use super::{events, state};
-use crate::{method, status};
+use crate::method;
+use crate::work::{CANCELLED_STATUS, Ending};
 pub(crate) use data::RequestInfo;
 #[cfg(feature = "tracing-subscriber")]
 pub(crate) use data::{FILTERED, names_a_secret, names_personal_data};
@@ -183,20 +184,24 @@ fn transaction_name(method: &Method, route: &str) -> String {
     format!("{} {route}", method::method_name(method))
 }
 
-/// Ends the request's transaction with its status; a 5xx answer that produced no error event
-/// is captured as one, described with the request (`info`).
+/// Ends the request's transaction as it ended; a 5xx answer that produced no error event is
+/// captured as one, described with the request (`info`).
 pub(crate) fn finish(
     traced: Traced,
-    status: u16,
+    ending: Ending,
     hub: &sentry::Hub,
     info: &Arc<RequestInfo>,
     error_reported: bool,
 ) {
-    traced.span.set_status(span_status(status));
+    let status = match ending {
+        Ending::Answered(code) => code,
+        _ => CANCELLED_STATUS,
+    };
+    traced.span.set_status(ending.span_status());
     traced
         .span
         .set_data("http.response.status_code", status.into());
-    if status::is_failure(status) && !error_reported {
+    if ending.is_failure() && !error_reported {
         let mut event = Event {
             level: Level::Error,
             message: Some(format!("the request was answered with status {status}")),
@@ -209,25 +214,6 @@ pub(crate) fn finish(
         events::capture_in_trace(event, Some(&traced), hub);
     }
     traced.finish();
-}
-
-/// The span status a request answered with `status` ends with (incoming or outgoing).
-pub(crate) fn span_status(status: u16) -> SpanStatus {
-    match status {
-        100..=399 => SpanStatus::Ok,
-        400 => SpanStatus::InvalidArgument,
-        401 => SpanStatus::Unauthenticated,
-        403 => SpanStatus::PermissionDenied,
-        404 => SpanStatus::NotFound,
-        409 => SpanStatus::AlreadyExists,
-        429 => SpanStatus::ResourceExhausted,
-        499 => SpanStatus::Cancelled,
-        402 | 405..=408 | 410..=428 | 430..=498 => SpanStatus::FailedPrecondition,
-        501 => SpanStatus::Unimplemented,
-        503 => SpanStatus::Unavailable,
-        504 => SpanStatus::DeadlineExceeded,
-        _ => SpanStatus::InternalError,
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Why an envelope was not delivered: the `reason` label of
 //! `sentry_envelopes_dropped_total`, and the counting.
 
-use crate::metrics::names::SENTRY_ENVELOPES_DROPPED_TOTAL;
+use std::sync::OnceLock;
+
+use crate::metrics::counter::{self, Counter};
+use crate::metrics::names::{SENTRY_ENVELOPES_DROPPED_TOTAL, help};
 
 /// Why an envelope was not delivered: the `reason` label.
 #[derive(Clone, Copy, Debug)]
@@ -34,17 +37,22 @@ impl Dropped {
         }
     }
 
-    pub(super) fn counter(self) -> metrics::Counter {
-        let reason = match self {
-            Dropped::QueueFull => "queue_full",
-            Dropped::RateLimited => "rate_limited",
-            Dropped::NetworkError => "network_error",
-            Dropped::Rejected => "rejected",
-        };
-        metrics::counter!(SENTRY_ENVELOPES_DROPPED_TOTAL, "reason" => reason)
+    /// The reason's series, made (at zero) on first use.
+    pub(super) fn counter(self) -> &'static Counter {
+        static COUNTERS: [OnceLock<&'static Counter>; 4] = [const { OnceLock::new() }; 4];
+        COUNTERS[self.code() as usize].get_or_init(|| {
+            let reason = match self {
+                Dropped::QueueFull => "queue_full",
+                Dropped::RateLimited => "rate_limited",
+                Dropped::NetworkError => "network_error",
+                Dropped::Rejected => "rejected",
+            };
+            let name = SENTRY_ENVELOPES_DROPPED_TOTAL;
+            counter::register(name, help(name), &[("reason", reason)])
+        })
     }
 
     pub(super) fn count(self) {
-        self.counter().increment(1);
+        self.counter().increment();
     }
 }

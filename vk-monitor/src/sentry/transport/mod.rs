@@ -29,7 +29,7 @@ impl TransportFactory for CountingTransportFactory {
     fn create_transport_with_options(&self, options: TransportOptions) -> Arc<dyn Transport> {
         // Every reason starts at 0, so the first drop is an increase that rates and alerts see.
         for reason in Dropped::ALL {
-            reason.counter().increment(0);
+            reason.counter();
         }
         Arc::new(SendingThread::start(options))
     }

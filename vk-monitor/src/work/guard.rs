@@ -1,0 +1,97 @@
+//! The guard of one unit of work in flight: it enters the unit's in-flight count when it
+//! starts and records the unit exactly once, with the ending it is given or, dropped without
+//! one, as cancelled. The step every kind of work ends with is here, once: count, duration,
+//! error kind, the trace as exemplar, the in-flight exit.
+
+use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use quanta::Clock;
+
+use super::ending::Ending;
+use super::unit::Unit;
+use crate::metrics::exemplar::TraceIds;
+use crate::metrics::record_finished;
+
+/// The clock work is timed with: the TSC where there is one, read raw at both ends and scaled
+/// once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
+fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(Clock::new)
+}
+
+/// One unit of work in flight. With no unit (metrics off) it only times the work.
+#[must_use = "the work is recorded when the guard is ended or dropped"]
+pub(crate) struct Work {
+    unit: Option<&'static Unit>,
+    /// A raw reading of [`clock`].
+    start: u64,
+}
+
+impl Work {
+    /// Work that records and times nothing: nothing observes it.
+    #[inline]
+    pub(crate) const fn idle() -> Work {
+        Work {
+            unit: None,
+            start: 0,
+        }
+    }
+
+    /// Starts the work: counted in flight in `unit` (when metrics are on) and timed from now.
+    #[inline]
+    pub(crate) fn start(unit: Option<&'static Unit>) -> Work {
+        if let Some(unit) = unit {
+            unit.in_flight.enter();
+        }
+        Work {
+            unit,
+            start: clock().raw(),
+        }
+    }
+
+    /// Whether the work is recorded in metrics.
+    #[inline]
+    pub(crate) fn is_recorded(&self) -> bool {
+        self.unit.is_some()
+    }
+
+    /// The time since the work started.
+    #[inline]
+    pub(crate) fn elapsed(&self) -> Duration {
+        let clock = clock();
+        clock.delta(self.start, clock.raw())
+    }
+
+    /// Records the work as ended with `ending`; `trace`, when it was traced, becomes the
+    /// exemplar of its count and of its duration's bucket. Returns how long it took.
+    #[inline]
+    pub(crate) fn end(self, ending: Ending, trace: Option<TraceIds>) -> Duration {
+        let work = ManuallyDrop::new(self);
+        work.record(ending, trace)
+    }
+
+    #[inline]
+    fn record(&self, ending: Ending, trace: Option<TraceIds>) -> Duration {
+        let elapsed = self.elapsed();
+        if let Some(unit) = self.unit {
+            let series = unit.series(ending);
+            record_finished(series.count, unit.duration(series, ending), elapsed, trace);
+            if let Some(errors) = ending.error_kind().and_then(|kind| unit.errors(kind)) {
+                errors.increment();
+            }
+            unit.in_flight.exit();
+        }
+        elapsed
+    }
+}
+
+impl Drop for Work {
+    /// Dropped without an ending: the work was abandoned.
+    fn drop(&mut self) {
+        if self.unit.is_some() {
+            self.record(Ending::Cancelled, None);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The series of one unit of work's identity (a route and method, a host and method, a call
+//! site): its in-flight count, per ending its count and duration, per error kind its error
+//! count. Made once, kept for the life of the process, found without a lock in the steady
+//! state: the first endings sit in slots read with one load each.
+
+use std::sync::OnceLock;
+
+use super::ending::{Ending, LabelStyle, SeriesKey};
+use crate::metrics::counter::{self, Counter};
+use crate::metrics::names::help;
+use crate::metrics::{HandleCache, Histogram, InFlight, gauge, histogram};
+
+/// Endings per unit found without a lock: most units end in a few ways.
+const SLOTS: usize = 4;
+
+/// The families one kind of work is recorded in, by name (their HELP is in `metrics::names`).
+#[derive(Debug)]
+pub(crate) struct Families {
+    pub(crate) total: &'static str,
+    pub(crate) duration: &'static str,
+    pub(crate) in_flight: &'static str,
+    /// Failures by kind, for work that counts them.
+    pub(crate) errors: Option<&'static str>,
+    /// The label an ending is written in (`status`, `result`), and how.
+    pub(crate) ending_label: &'static str,
+    pub(crate) style: LabelStyle,
+}
+
+/// The series of one identity.
+pub(crate) struct Unit {
+    families: &'static Families,
+    /// The identity's labels, in exposition order, before the ending's.
+    labels: Box<[(&'static str, Box<str>)]>,
+    pub(crate) in_flight: &'static InFlight,
+    slots: [OnceLock<(SeriesKey, &'static EndingSeries)>; SLOTS],
+    by_key: HandleCache<SeriesKey, EndingSeries>,
+    errors: HandleCache<&'static str, &'static Counter>,
+}
+
+/// The count and duration of one identity and ending. The duration is registered by the first
+/// unit that ends so, not before: a count may be made at zero (a function's four results) with
+/// no histogram of twenty series behind it.
+pub(crate) struct EndingSeries {
+    pub(crate) count: &'static Counter,
+    duration: OnceLock<&'static Histogram>,
+}
+
+impl Unit {
+    /// The series of the identity `labels` (name, value pairs) in `families`.
+    pub(crate) fn new(families: &'static Families, labels: &[(&'static str, &str)]) -> Unit {
+        let name = families.in_flight;
+        let in_flight = gauge::in_flight(name, help(name), labels);
+        Unit {
+            families,
+            labels: labels
+                .iter()
+                .map(|&(name, value)| (name, value.into()))
+                .collect(),
+            in_flight,
+            slots: [const { OnceLock::new() }; SLOTS],
+            by_key: HandleCache::new(),
+            errors: HandleCache::new(),
+        }
+    }
+
+    /// The series of `ending`, made on first use.
+    #[inline]
+    pub(crate) fn series(&self, ending: Ending) -> &'static EndingSeries {
+        let key = ending.series();
+        for slot in &self.slots {
+            // A free slot takes this ending, unless another thread fills it first.
+            let &(taken, series) = match slot.get() {
+                Some(filled) => filled,
+                None => slot.get_or_init(|| (key, self.make(key))),
+            };
+            if taken == key {
+                return series;
+            }
+        }
+        self.make(key)
+    }
+
+    /// The duration histogram of `series`, registered on its first use.
+    #[inline]
+    pub(crate) fn duration(&self, series: &EndingSeries, ending: Ending) -> &'static Histogram {
+        match series.duration.get() {
+            Some(histogram) => histogram,
+            None => self.register_duration(series, ending.series()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register_duration(&self, series: &EndingSeries, key: SeriesKey) -> &'static Histogram {
+        series.duration.get_or_init(|| {
+            let name = self.families.duration;
+            let value = key.label(self.families.style);
+            self.with_labels(self.families.ending_label, &value, |labels| {
+                histogram::register(name, help(name), labels)
+            })
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make(&self, key: SeriesKey) -> &'static EndingSeries {
+        self.by_key.get_or_insert(&key, |&key| {
+            let name = self.families.total;
+            let value = key.label(self.families.style);
+            let count = self.with_labels(self.families.ending_label, &value, |labels| {
+                counter::register(name, help(name), labels)
+            });
+            let series = EndingSeries {
+                count,
+                duration: OnceLock::new(),
+            };
+            (key, series)
+        })
+    }
+
+    /// Makes the count series of each of `endings` now, at zero, so that `rate()` and alerts
+    /// see a 0 rather than no data; and the error count of each of `kinds`.
+    pub(crate) fn start_at_zero(&self, endings: &[Ending], kinds: &[&'static str]) {
+        for &ending in endings {
+            self.series(ending);
+        }
+        for &kind in kinds {
+            self.errors(kind);
+        }
+    }
+
+    /// The error count of `kind`, for work whose families count failures.
+    pub(crate) fn errors(&self, kind: &'static str) -> Option<&'static Counter> {
+        let name = self.families.errors?;
+        Some(*self.errors.get_or_insert(&kind, |&kind| {
+            let counter = self.with_labels("kind", kind, |labels| {
+                counter::register(name, help(name), labels)
+            });
+            (kind, counter)
+        }))
+    }
+
+    fn with_labels<R>(
+        &self,
+        last: &'static str,
+        value: &str,
+        register: impl FnOnce(&[(&str, &str)]) -> R,
+    ) -> R {
+        let mut labels: Vec<(&str, &str)> = self
+            .labels
+            .iter()
+            .map(|(name, value)| (*name, &**value))
+            .collect();
+        labels.push((last, value));
+        register(&labels)
+    }
+}
