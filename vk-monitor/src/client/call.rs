@@ -108,7 +108,7 @@ fn insert(headers: &mut HeaderMap, trace: Vec<(&'static str, String)>) {
 impl Drop for Call {
     fn drop(&mut self) {
         let trace = self.span.as_ref().map(Traced::ids);
-        std::mem::replace(&mut self.work, Work::idle()).end(self.ending, trace);
+        self.work.end(self.ending, trace);
         if let Some(span) = self.span.take() {
             match self.ending {
                 Ending::Answered(code) => span.set_data("http.status_code", code.into()),

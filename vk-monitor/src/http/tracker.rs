@@ -184,7 +184,7 @@ impl Drop for RequestTracker {
             code => Ending::Answered(code),
         };
         let trace = self.transaction().map(Traced::ids);
-        let elapsed = std::mem::replace(&mut self.work, Work::idle()).end(ending, trace);
+        let elapsed = self.work.end(ending, trace);
         #[cfg(feature = "tracing")]
         if let Some(log) = self.log.take() {
             let trace_id = self

@@ -251,7 +251,7 @@ impl Drop for CallGuard {
     fn drop(&mut self) {
         if let (true, None, Some(Outcome::Ok)) = (self.work.is_recorded(), &self.span, self.outcome)
         {
-            std::mem::replace(&mut self.work, Work::idle()).end(Ending::Ok, None);
+            self.work.end(Ending::Ok, None);
         } else if self.work.is_recorded() || self.span.is_some() {
             self.record_unusual();
         }
@@ -274,7 +274,7 @@ impl CallGuard {
             None => self.early_exit,
         };
         let trace = self.span.as_deref().map(spans::Traced::ids);
-        std::mem::replace(&mut self.work, Work::idle()).end(ending, trace);
+        self.work.end(ending, trace);
         if let Some(traced) = self.span.take() {
             (*traced).end(ending);
         }

@@ -3,7 +3,6 @@
 //! one, as cancelled. The step every kind of work ends with is here, once: count, duration,
 //! error kind, the trace as exemplar, the in-flight exit.
 
-use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use crate::metrics::record_finished;
 
 /// The clock work is timed with: the TSC where there is one, read raw at both ends and scaled
 /// once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
-fn clock() -> &'static Clock {
+pub(super) fn clock() -> &'static Clock {
     static CLOCK: OnceLock<Clock> = OnceLock::new();
     CLOCK.get_or_init(Clock::new)
 }
@@ -42,12 +41,16 @@ impl Work {
     /// Starts the work: counted in flight in `unit` (when metrics are on) and timed from now.
     #[inline]
     pub(crate) fn start(unit: Option<&'static Unit>) -> Work {
-        if let Some(unit) = unit {
-            unit.in_flight.enter();
-        }
+        let clock = match unit {
+            Some(unit) => {
+                unit.in_flight.enter();
+                unit.clock
+            }
+            None => clock(),
+        };
         Work {
             unit,
-            start: clock().raw(),
+            start: clock.raw(),
         }
     }
 
@@ -60,22 +63,18 @@ impl Work {
     /// The time since the work started.
     #[inline]
     pub(crate) fn elapsed(&self) -> Duration {
-        let clock = clock();
+        // The unit's copy of the clock is at hand where the work is recorded.
+        let clock = self.unit.map_or_else(clock, |unit| unit.clock);
         clock.delta(self.start, clock.raw())
     }
 
     /// Records the work as ended with `ending`; `trace`, when it was traced, becomes the
-    /// exemplar of its count and of its duration's bucket. Returns how long it took.
+    /// exemplar of its count and of its duration's bucket. Returns how long it took. The work
+    /// is recorded once: ending it again, or dropping it, records nothing more.
     #[inline]
-    pub(crate) fn end(self, ending: Ending, trace: Option<TraceIds>) -> Duration {
-        let work = ManuallyDrop::new(self);
-        work.record(ending, trace)
-    }
-
-    #[inline]
-    fn record(&self, ending: Ending, trace: Option<TraceIds>) -> Duration {
+    pub(crate) fn end(&mut self, ending: Ending, trace: Option<TraceIds>) -> Duration {
         let elapsed = self.elapsed();
-        if let Some(unit) = self.unit {
+        if let Some(unit) = self.unit.take() {
             let series = unit.series(ending);
             record_finished(series.count, unit.duration(series, ending), elapsed, trace);
             if let Some(errors) = ending.error_kind().and_then(|kind| unit.errors(kind)) {
@@ -91,7 +90,7 @@ impl Drop for Work {
     /// Dropped without an ending: the work was abandoned.
     fn drop(&mut self) {
         if self.unit.is_some() {
-            self.record(Ending::Cancelled, None);
+            self.end(Ending::Cancelled, None);
         }
     }
 }

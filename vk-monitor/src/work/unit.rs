@@ -29,6 +29,8 @@ pub(crate) struct Families {
 /// The series of one identity.
 pub(crate) struct Unit {
     families: &'static Families,
+    /// What its work is timed with, at hand where it is recorded.
+    pub(super) clock: &'static quanta::Clock,
     /// The identity's labels, in exposition order, before the ending's.
     labels: Box<[(&'static str, Box<str>)]>,
     pub(crate) in_flight: &'static InFlight,
@@ -52,6 +54,7 @@ impl Unit {
         let in_flight = gauge::in_flight(name, help(name), labels);
         Unit {
             families,
+            clock: super::guard::clock(),
             labels: labels
                 .iter()
                 .map(|&(name, value)| (name, value.into()))
