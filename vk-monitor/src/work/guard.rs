@@ -3,22 +3,12 @@
 //! one, as cancelled. The step every kind of work ends with is here, once: count, duration,
 //! error kind, the trace as exemplar, the in-flight exit.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use quanta::Clock;
-
 use super::ending::Ending;
-use super::unit::Unit;
+use super::unit::{Unit, clock};
 use crate::metrics::exemplar::TraceIds;
 use crate::metrics::record_finished;
-
-/// The clock work is timed with: the TSC where there is one, read raw at both ends and scaled
-/// once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
-pub(super) fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(Clock::new)
-}
 
 /// One unit of work in flight. With no unit (metrics off) it only times the work.
 #[must_use = "the work is recorded when the guard is ended or dropped"]

@@ -5,6 +5,8 @@
 
 use std::sync::OnceLock;
 
+use quanta::Clock;
+
 use super::ending::{Ending, LabelStyle, SeriesKey};
 use crate::metrics::counter::{self, Counter};
 use crate::metrics::names::help;
@@ -26,11 +28,18 @@ pub(crate) struct Families {
     pub(crate) style: LabelStyle,
 }
 
+/// The clock work is timed with: the TSC where there is one, read raw at both ends and scaled
+/// once (`quanta::Instant` would scale both reads, and look for a mocked clock first).
+pub(super) fn clock() -> &'static Clock {
+    static CLOCK: OnceLock<Clock> = OnceLock::new();
+    CLOCK.get_or_init(Clock::new)
+}
+
 /// The series of one identity.
 pub(crate) struct Unit {
     families: &'static Families,
     /// What its work is timed with, at hand where it is recorded.
-    pub(super) clock: &'static quanta::Clock,
+    pub(super) clock: &'static Clock,
     /// The identity's labels, in exposition order, before the ending's.
     labels: Box<[(&'static str, Box<str>)]>,
     pub(crate) in_flight: &'static InFlight,
@@ -54,7 +63,7 @@ impl Unit {
         let in_flight = gauge::in_flight(name, help(name), labels);
         Unit {
             families,
-            clock: super::guard::clock(),
+            clock: clock(),
             labels: labels
                 .iter()
                 .map(|&(name, value)| (name, value.into()))
