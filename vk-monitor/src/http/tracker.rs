@@ -4,13 +4,12 @@
 //! exemplar of its count and of its duration's bucket.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use http::Request;
 
 use super::handles::routes;
 use crate::sentry::request::{self, RequestInfo, RequestTrace};
-use crate::sentry::spans::Traced;
+use crate::sentry::spans::{Reports, Traced};
 use crate::sentry::state;
 use crate::work::{self, Ending, Work};
 
@@ -74,7 +73,7 @@ struct RequestSentry {
     info: Arc<RequestInfo>,
     trace: Option<RequestTrace>,
     /// Error events captured while the handler ran.
-    reported: AtomicU32,
+    reported: Reports,
 }
 
 impl RequestTracker {
@@ -94,7 +93,7 @@ impl RequestTracker {
                 hub,
                 info,
                 trace,
-                reported: AtomicU32::new(0),
+                reported: Reports::new(),
             })
         });
         RequestTracker {
@@ -161,7 +160,7 @@ impl RequestTracker {
     pub(super) fn panicked(&mut self, status: u16) {
         self.status = status;
         if let Some(sentry) = &self.sentry {
-            sentry.reported.fetch_add(1, Ordering::Relaxed);
+            sentry.reported.note();
         }
     }
 }
@@ -187,9 +186,7 @@ impl Drop for RequestTracker {
         let elapsed = self.work.end(ending, trace);
         #[cfg(feature = "tracing")]
         if let Some(log) = self.log.take() {
-            let trace_id = self
-                .transaction()
-                .map(|traced| traced.trace_id().to_string());
+            let trace_id = self.transaction().map(|traced| traced.ids().0.to_string());
             log_request(&log, self.status, ending, elapsed, trace_id);
         }
         #[cfg(not(feature = "tracing"))]
@@ -202,8 +199,7 @@ impl Drop for RequestTracker {
                 reported,
             } = *sentry
         {
-            let reported = reported.load(Ordering::Relaxed) > 0;
-            request::finish(transaction, ending, &hub, &info, reported);
+            request::finish(transaction, ending, &hub, &info, reported.any());
         }
     }
 }

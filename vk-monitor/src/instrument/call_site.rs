@@ -7,7 +7,7 @@
 //! traced call also leaves its trace as the exemplar of its duration bucket and of its count.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use metrics::SharedString;
 use sentry::protocol::Event;
@@ -20,7 +20,8 @@ use crate::metrics::names::{
     FUNCTION_CALL_DURATION_SECONDS, FUNCTION_CALLS_IN_FLIGHT, FUNCTION_CALLS_TOTAL,
     FUNCTION_ERRORS_TOTAL,
 };
-use crate::sentry::{events, spans, state};
+use crate::sentry::spans::{self, Reports};
+use crate::sentry::{events, state};
 use crate::work::{Ending, Families, LabelStyle, Unit, Work};
 
 static FAMILIES: Families = Families {
@@ -117,7 +118,7 @@ impl CallSite {
             work,
             span,
             sentry_on,
-            nested_reports: AtomicU32::new(0),
+            nested_reports: Reports::new(),
             outcome: None,
             early_exit: Ending::Cancelled,
             suspended: AtomicBool::new(false),
@@ -162,7 +163,7 @@ pub struct CallGuard {
     sentry_on: bool,
     /// Error events captured while the call's code ran (nested calls reporting): a failure
     /// that follows one already reported is the same failure, and is not captured again.
-    nested_reports: AtomicU32,
+    nested_reports: Reports,
     outcome: Option<Outcome>,
     /// How a call that leaves without a value ends (a body run inline: its early return).
     early_exit: Ending,
@@ -177,7 +178,7 @@ impl CallGuard {
             work: Work::idle(),
             span: None,
             sentry_on: false,
-            nested_reports: AtomicU32::new(0),
+            nested_reports: Reports::new(),
             outcome: None,
             early_exit: Ending::Cancelled,
             suspended: AtomicBool::new(false),
@@ -200,7 +201,7 @@ impl CallGuard {
     #[cold]
     #[inline(never)]
     fn capture(&self, error_event: &dyn Fn() -> Option<Event<'static>>) {
-        if self.nested_reports.load(Ordering::Relaxed) > 0 {
+        if self.nested_reports.any() {
             return;
         }
         let Some(mut event) = error_event() else {

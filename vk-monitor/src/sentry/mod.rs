@@ -11,6 +11,7 @@ pub(crate) mod events;
 mod panics;
 pub(crate) mod request;
 mod sampling;
+pub(crate) mod scrub;
 pub(crate) mod spans;
 pub(crate) mod state;
 pub mod trace;

@@ -53,11 +53,6 @@ impl Traced {
         ids(&self.span)
     }
 
-    /// The trace's id, as logs name it.
-    pub(crate) fn trace_id(&self) -> TraceId {
-        self.ids().0
-    }
-
     /// A child span of this one, in the same trace.
     pub(crate) fn child(&self, op: &str, description: &str) -> Traced {
         Traced {
@@ -229,14 +224,41 @@ pub(crate) fn current_trace_context() -> Option<TraceContext> {
         .flatten()
 }
 
-/// While alive: the call's span is current (when it has one), and error events captured on
-/// this thread are added to the call's count of nested reports (when Sentry is on).
-pub struct Entered<'a> {
-    previous_span: Option<Option<Current>>,
-    nested: Option<(&'a AtomicU32, u64)>,
+/// The error events captured while some work's code ran, on whichever threads it ran: the
+/// work's own failure after one of them is the same failure, and is not reported again. A
+/// request's panic, which the panic hook reports, is noted here too.
+#[derive(Debug, Default)]
+pub(crate) struct Reports(AtomicU32);
+
+impl Reports {
+    pub(crate) const fn new() -> Self {
+        Reports(AtomicU32::new(0))
+    }
+
+    /// Whether anything was reported.
+    pub(crate) fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+
+    /// A failure reported by other means (the panic hook).
+    pub(crate) fn note(&self) {
+        self.add(1);
+    }
+
+    fn add(&self, events: u64) {
+        let events = u32::try_from(events).unwrap_or(u32::MAX);
+        self.0.fetch_add(events, Ordering::Relaxed);
+    }
 }
 
-pub(crate) fn enter_call<'a>(span: Option<&Traced>, nested: Option<&'a AtomicU32>) -> Entered<'a> {
+/// While alive: the call's span is current (when it has one), and error events captured on
+/// this thread are added to the call's [`Reports`] (when Sentry is on).
+pub struct Entered<'a> {
+    previous_span: Option<Option<Current>>,
+    nested: Option<(&'a Reports, u64)>,
+}
+
+pub(crate) fn enter_call<'a>(span: Option<&Traced>, nested: Option<&'a Reports>) -> Entered<'a> {
     enter(span.map(|span| Current::Sampled(span.clone())), nested)
 }
 
@@ -245,7 +267,7 @@ pub(crate) fn enter_call<'a>(span: Option<&Traced>, nested: Option<&'a AtomicU32
 pub(crate) fn enter_request<'a>(
     transaction: Option<&Traced>,
     unsampled: Option<&Arc<Unsampled>>,
-    nested: Option<&'a AtomicU32>,
+    nested: Option<&'a Reports>,
 ) -> Entered<'a> {
     let current = match (transaction, unsampled) {
         (Some(traced), _) => Some(Current::Sampled(traced.clone())),
@@ -255,7 +277,7 @@ pub(crate) fn enter_request<'a>(
     enter(current, nested)
 }
 
-fn enter(current: Option<Current>, nested: Option<&AtomicU32>) -> Entered<'_> {
+fn enter(current: Option<Current>, nested: Option<&Reports>) -> Entered<'_> {
     let previous_span = current.map(|span| CURRENT.with(|slot| slot.borrow_mut().replace(span)));
     Entered {
         previous_span,
@@ -268,10 +290,10 @@ impl Drop for Entered<'_> {
         if let Some(previous) = self.previous_span.take() {
             CURRENT.with(|current| *current.borrow_mut() = previous);
         }
-        if let Some((count, since)) = self.nested {
+        if let Some((reports, since)) = self.nested {
             let inside = reported().wrapping_sub(since);
             if inside > 0 {
-                count.fetch_add(u32::try_from(inside).unwrap_or(u32::MAX), Ordering::Relaxed);
+                reports.add(inside);
             }
         }
     }
@@ -284,13 +306,13 @@ pin_project! {
         #[pin]
         inner: F,
         span: Option<&'a Traced>,
-        nested: Option<&'a AtomicU32>,
+        nested: Option<&'a Reports>,
     }
 }
 
 pub(crate) fn in_span<'a, F>(
     span: Option<&'a Traced>,
-    nested: Option<&'a AtomicU32>,
+    nested: Option<&'a Reports>,
     inner: F,
 ) -> InSpan<'a, F> {
     InSpan {

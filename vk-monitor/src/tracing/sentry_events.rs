@@ -26,7 +26,7 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Layer};
 
 use super::format::FieldMap;
-use crate::sentry::request::{FILTERED, names_a_secret, names_personal_data};
+use crate::sentry::scrub::{FILTERED, names_a_secret, names_personal_data};
 use crate::sentry::{events, spans, state};
 
 /// The layer that sends `tracing` events to Sentry; see [`layer`](super::layer).

@@ -10,6 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use sentry::protocol::Url;
 
+#[cfg(test)]
+pub(super) use crate::sentry::scrub::SECRET_PARAMETERS;
+use crate::sentry::scrub::names_a_secret;
+pub(super) use crate::sentry::scrub::{FILTERED, is_credential};
+
 /// Headers sent without personal data allowed: they describe the request's form, never who
 /// sent it or what it proves.
 pub(super) const HARMLESS_HEADERS: &[&str] = &[
@@ -25,31 +30,6 @@ pub(super) const HARMLESS_HEADERS: &[&str] = &[
 ];
 /// Headers that carry credentials: never sent, whatever the PII setting (their name is, with
 /// the value filtered, when personal data is allowed).
-const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
-/// A header or query parameter whose name holds one of these carries a credential too
-/// (`X-Auth-Token`, `X-Api-Key`, `sig`, `code` of an OAuth redirect...).
-pub(super) const SECRET_PARAMETERS: &[&str] = &[
-    "token",
-    "password",
-    "passwd",
-    "secret",
-    "key",
-    "auth",
-    "session",
-    "sig",
-    "code",
-    "jwt",
-    "otp",
-    "csrf",
-    "xsrf",
-    "credential",
-];
-pub(crate) const FILTERED: &str = "[Filtered]";
 /// Longer header values, query strings, paths and hosts are cut there for Sentry.
 pub(super) const MAX_REQUEST_VALUE: usize = 1024;
 /// Ends a value that was cut.
@@ -190,43 +170,6 @@ pub(super) fn request_data<B>(
     send_pii: bool,
 ) -> sentry::protocol::Request {
     RequestInfo::capture(request, route, send_pii).to_protocol()
-}
-
-pub(super) fn is_credential(name: &HeaderName) -> bool {
-    let name = name.as_str(); // always lowercase
-    CREDENTIAL_HEADERS.contains(&name) || SECRET_PARAMETERS.iter().any(|s| name.contains(s))
-}
-
-/// Words that name personal data when a field (of a log event) is named after one, as a whole
-/// word of a `snake_case`, `kebab-case` or dotted name: `user.email`, `client_ip`.
-#[cfg(feature = "tracing-subscriber")]
-const PERSONAL_WORDS: &[&str] = &[
-    "email", "mail", "phone", "ip", "address", "user", "username", "login",
-];
-
-/// Whether a field named `name` holds personal data: sent only with `SENTRY_SEND_DEFAULT_PII`.
-#[cfg(feature = "tracing-subscriber")]
-pub(crate) fn names_personal_data(name: &str) -> bool {
-    // `userEmail` and `clientIP` are words too: split before each capital that follows a
-    // lowercase letter.
-    let mut spaced = String::with_capacity(name.len() + 4);
-    let mut previous_lower = false;
-    for c in name.chars() {
-        if c.is_ascii_uppercase() && previous_lower {
-            spaced.push('_');
-        }
-        previous_lower = c.is_ascii_lowercase();
-        spaced.push(c.to_ascii_lowercase());
-    }
-    spaced
-        .split(['_', '-', '.'])
-        .any(|word| PERSONAL_WORDS.contains(&word))
-}
-
-/// Whether a (decoded, any case) name holds a secret's name.
-pub(crate) fn names_a_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_PARAMETERS.iter().any(|secret| name.contains(secret))
 }
 
 /// `text`, cut to [`MAX_REQUEST_VALUE`] bytes: a client decides how long its headers, path and

@@ -28,8 +28,6 @@ use super::{events, state};
 use crate::method;
 use crate::work::{CANCELLED_STATUS, Ending};
 pub(crate) use data::RequestInfo;
-#[cfg(feature = "tracing-subscriber")]
-pub(crate) use data::{FILTERED, names_a_secret, names_personal_data};
 use trace_headers::{incoming_baggage, incoming_trace};
 
 /// The request's own hub, so that scope changes in a handler (`vk_monitor::context`) stay in
@@ -105,7 +103,7 @@ impl RequestTrace {
     /// captured meanwhile are counted in `reported`.
     pub(crate) fn enter<'a>(
         trace: Option<&RequestTrace>,
-        reported: &'a std::sync::atomic::AtomicU32,
+        reported: &'a spans::Reports,
     ) -> spans::Entered<'a> {
         let (transaction, unsampled) = match trace {
             Some(RequestTrace::Sampled(traced)) => (Some(traced), None),
