@@ -14,8 +14,9 @@ Each mutation changes one thing in a copy of prometheus-alerts.yml:
 Then `promtool test rules` runs the alerts*.test.yml files against the copy, in a temporary
 directory (the real rule file is never touched). A mutation the tests still pass "survived":
 some behaviour of the rules is not pinned by any test. The script fails listing the
-survivors. To keep the run short, a mutation runs only the test files that name the mutated
-rule, or a rule reading what it records: a file that names neither cannot fail because of it.
+survivors. To keep the run short, a mutation runs only the test groups that name the mutated
+rule, or a rule reading what it records (each file trimmed to those groups, and files with
+none left out): a group that names neither cannot fail because of it.
 
 A mutation that cannot change what the rules do is listed in EQUIVALENT with the reason; it
 is still run, and the script also fails if the tests do tell it apart (the reason is wrong).
@@ -258,6 +259,25 @@ def readers(text):
     return out
 
 
+def groups(text):
+    """A test file as (head, [group]): the text up to its `tests:` line, then each list item
+    under it, comments and all, as written."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("tests:")) + 1
+    head, chunks = lines[:start], []
+    for line in lines[start:]:
+        if line.startswith("  - ") or not chunks:
+            chunks.append([line])
+        else:
+            chunks[-1].append(line)
+    return "\n".join(head), ["\n".join(chunk) for chunk in chunks]
+
+
+def uncommented(text):
+    # Comments name rules too; only what promtool reads counts.
+    return re.sub(r"(^|\s)#.*$", "", text, flags=re.M)
+
+
 def mentions(text, name):
     return re.search(r"(?<![\w:])" + re.escape(name) + r"(?![\w:])", text) is not None
 
@@ -298,14 +318,20 @@ def main():
     # A test file can only fail because of a rule it names (an alertname, a series in an
     # expression), or a rule that reads that rule's output: the others are not run for it.
     affected = readers(original)
-    test_text = {}
+    test_groups = {}
     for name in tests:
         with open(os.path.join(HERE, name)) as f:
-            # Comments name rules too; only what promtool reads counts.
-            test_text[name] = re.sub(r"(^|\s)#.*$", "", f.read(), flags=re.M)
+            test_groups[name] = groups(f.read())
 
     def relevant(rule):
-        return [t for t in tests if any(mentions(test_text[t], n) for n in affected[rule])]
+        """{test file: its text with only the groups that name what `rule` can change}."""
+        out = {}
+        for name in tests:
+            head, chunks = test_groups[name]
+            kept = [c for c in chunks if any(mentions(uncommented(c), n) for n in affected[rule])]
+            if kept:
+                out[name] = "\n".join([head, *kept]) + "\n"
+        return out
 
     if args.list:
         for n, (rule, desc, _) in enumerate(selected, 1):
@@ -342,8 +368,9 @@ def main():
             d = os.path.join(work, f"m{n}")
             os.mkdir(d)
             files = relevant(rule)
-            for name in files:
-                shutil.copy(os.path.join(base, name), d)
+            for name, trimmed in files.items():
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(trimmed)
             with open(os.path.join(d, RULES), "w") as f:
                 f.write(text)
             check = run(["promtool", "check", "rules", RULES], d)
@@ -351,7 +378,7 @@ def main():
                 return n, desc, "invalid", check.stdout
             if not files:
                 return n, desc, "survived", f"no test file names {rule} or a rule reading it"
-            tested = run(["promtool", "test", "rules", *files], d)
+            tested = run(["promtool", "test", "rules", *sorted(files)], d)
             shutil.rmtree(d, ignore_errors=True)
             return n, desc, ("killed" if tested.returncode != 0 else "survived"), tested.stdout
 
