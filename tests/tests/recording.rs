@@ -534,3 +534,42 @@ fn an_application_metric_named_like_one_of_ours_is_refused_not_rendered_twice() 
         );
     }
 }
+
+#[test]
+fn a_check_in_two_registries_is_one_series() {
+    use vk_monitor::health::{CheckKind, CheckSpec, HealthRegistry};
+    exporter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for passes in [true, false] {
+        let registry = HealthRegistry::new();
+        registry
+            .register(CheckSpec::readiness("shared_queue"), move || async move {
+                passes
+            })
+            .unwrap();
+        runtime.block_on(registry.report(CheckKind::Readiness));
+    }
+    let exposition = exporter().render();
+    let up: Vec<&str> = exposition
+        .lines()
+        .filter(|line| line.starts_with(r#"health_check_up{check="shared_queue""#))
+        .collect();
+    // The last run failed: one series, 0.
+    assert_eq!(
+        up,
+        [r#"health_check_up{check="shared_queue",kind="readiness"} 0"#]
+    );
+    let counts = exposition
+        .lines()
+        .filter(|line| {
+            line.starts_with(r#"health_check_duration_seconds_count{check="shared_queue""#)
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        counts,
+        [r#"health_check_duration_seconds_count{check="shared_queue",kind="readiness"} 2"#]
+    );
+}

@@ -1,4 +1,4 @@
-//! One outgoing request in flight, whichever front end sent it: its metric handles, its
+//! One outgoing request in flight, whichever front end sent it: its unit of work, its
 //! `http.client` span, and what it ended with. Dropping the call records it, on every path:
 //! a response, a transport failure, or the request future dropped before either (then
 //! `cancelled`); a traced call leaves its span as the exemplar of its count and duration.

@@ -11,7 +11,7 @@ use super::duplicate::DuplicateCheck;
 use crate::catch_panic::{self, CatchPanic};
 use crate::metrics::gauge::{self, Gauge};
 use crate::metrics::names::{HEALTH_CHECK_DURATION_SECONDS, HEALTH_CHECK_UP, help};
-use crate::metrics::{Histogram, histogram, is_recording};
+use crate::metrics::{HandleCache, Histogram, histogram, is_recording};
 
 /// One check's result in a report.
 #[derive(Clone, Debug)]
@@ -59,12 +59,15 @@ pub fn aggregate(statuses: impl IntoIterator<Item = (HealthStatus, bool)>) -> He
         .unwrap_or(HealthStatus::Pass)
 }
 
+/// A check's `health_check_up` and `health_check_duration_seconds` series.
+type CheckSeries = (&'static Gauge, &'static Histogram);
+
 struct Registered {
     spec: CheckSpec,
     /// The `#[health_check]` function, for an annotated check.
     function: Option<&'static str>,
     check: Box<dyn HealthCheck>,
-    metrics: OnceLock<(&'static Gauge, &'static Histogram)>,
+    metrics: OnceLock<CheckSeries>,
 }
 
 struct Cached {
@@ -387,12 +390,20 @@ fn record_metrics(registered: &Registered, status: HealthStatus, duration: Durat
     if !is_recording() {
         return;
     }
-    let (up, seconds) = registered.metrics.get_or_init(|| {
-        let (check, kind) = (&*registered.spec.name, registered.spec.kind.as_str());
-        let labels = [("check", check), ("kind", kind)];
-        let up = gauge::set(HEALTH_CHECK_UP, help(HEALTH_CHECK_UP), &labels, 0.0);
-        let seconds = HEALTH_CHECK_DURATION_SECONDS;
-        (up, histogram::register(seconds, help(seconds), &labels))
+    let &(up, seconds) = registered.metrics.get_or_init(|| {
+        // One series per check name and kind in the process, however many registries have it.
+        static SERIES: HandleCache<(String, &'static str), CheckSeries> = HandleCache::new();
+        let key = (
+            registered.spec.name.to_string(),
+            registered.spec.kind.as_str(),
+        );
+        *SERIES.get_or_insert(&key, |key| {
+            let labels = [("check", &*key.0), ("kind", key.1)];
+            let up = gauge::set(HEALTH_CHECK_UP, help(HEALTH_CHECK_UP), &labels, 0.0);
+            let seconds = HEALTH_CHECK_DURATION_SECONDS;
+            let series = (up, histogram::register(seconds, help(seconds), &labels));
+            (key.clone(), series)
+        })
     });
     up.set(if status == HealthStatus::Fail {
         0.0

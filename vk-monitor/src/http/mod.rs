@@ -12,8 +12,8 @@
 //! [`CANCELLED_STATUS`], and always leaves the in-flight gauge. A handler that panics is
 //! answered with `500 Internal Server Error` by the layer and recorded with that status.
 
-// The layer makes a service that starts a tracker per request (with its handles from
-// `handles`); the response future polls the handler and hands the tracker to the body, which
+// The layer makes a service that starts a tracker per request (its series from the core,
+// `work`, named by the route scope in `handles`); the response future polls the handler and hands the tracker to the body, which
 // records the request when it ends.
 mod body;
 mod future;

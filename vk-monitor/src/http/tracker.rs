@@ -1,4 +1,4 @@
-//! One request in flight: its metric handles, its Sentry hub and transaction, and the status it
+//! One request in flight: its unit of work (metrics), its Sentry hub and transaction, and the status it
 //! ends with. Dropping the tracker records the request, on every path: the end of the body,
 //! an error, a panic, or the client going away; a traced request leaves its transaction as the
 //! exemplar of its count and of its duration's bucket.

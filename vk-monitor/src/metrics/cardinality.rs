@@ -21,7 +21,6 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -290,8 +289,12 @@ enum Admission {
 /// An application metric named like one of this crate's families: warned about once per name.
 #[cold]
 fn refuse_ours(name: &str) {
-    static WARNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut warned = WARNED.lock().unwrap_or_else(PoisonError::into_inner);
+    // `counter!` registers on every call: a shared look first, the write lock once per name.
+    static WARNED: RwLock<Vec<String>> = RwLock::new(Vec::new());
+    if read(&WARNED).iter().any(|warned| warned == name) {
+        return;
+    }
+    let mut warned = write(&WARNED);
     if warned.iter().any(|warned| warned == name) {
         return;
     }

@@ -1,6 +1,5 @@
-//! This crate's own call and request counters (`function_calls_total`, `http_requests_total`),
-//! each with the exemplar of its latest traced call, rendered beside the recorder's exposition
-//! in either format.
+//! This crate's own counters (every `*_total` family in `names`), each with the exemplar of
+//! its latest traced increment, rendered after the recorder's exposition in either format.
 //!
 //! Through the recorder, these series were most of what it renders: with 10,000 of them its
 //! render (a snapshot that clones and hashes every key, then formats every label) took longer

@@ -26,9 +26,12 @@ static INSTALLED: OnceLock<Exporter> = OnceLock::new();
 
 /// The installed Prometheus exporter. Cheap to clone.
 ///
-/// It is the process's `metrics` recorder: besides what this crate records, metrics from the
-/// `metrics` macros anywhere in the process (such as business metrics) are exported too, each
-/// with at most [`max_series`](ExporterBuilder::max_series) label sets.
+/// It is the process's `metrics` recorder: besides what this crate records (in its own storage),
+/// metrics from the `metrics` macros anywhere in the process (such as business metrics) are
+/// exported too, each with at most [`max_series`](ExporterBuilder::max_series) label sets. A
+/// metric named like one of this crate's families ([`names`](crate::metrics::names)) is not
+/// recorded, with a warning on standard error: two families under one name would make the
+/// exposition invalid.
 /// [`init!`](crate::init) installs one; with a [`builder`](Exporter::builder), wrap it in a
 /// monitor with [`Monitor::new`](crate::Monitor::new).
 ///

@@ -1,4 +1,4 @@
-//! The names of every metric this crate emits, and their HELP text and units.
+//! The names of every metric this crate emits, and the one table of their types and HELP text.
 //!
 //! Use the constants in queries and tests instead of repeating the strings.
 
@@ -176,11 +176,18 @@ pub(crate) fn type_of(name: &str) -> Option<Type> {
         .map(|&(_, kind, _)| kind)
 }
 
-/// Whether `name` is a family this crate records itself, or one of its samples
-/// (`_bucket`, `_sum`, `_count` of a histogram): an application metric with that name would
+/// Whether `name` is a family this crate records itself, one of its samples (`_bucket`,
+/// `_sum`, `_count` of a histogram) or a counter's OpenMetrics family name (without `_total`): an application metric with that name would
 /// render a second family under it.
 pub(crate) fn is_ours(name: &str) -> bool {
     if type_of(name).is_some() {
+        return true;
+    }
+    // OpenMetrics names a counter's family without `_total`: `function_calls` would be a
+    // second family beside ours.
+    if FAMILIES.iter().any(|(family, kind, _)| {
+        *kind == Type::Counter && family.strip_suffix("_total") == Some(name)
+    }) {
         return true;
     }
     ["_bucket", "_sum", "_count"].iter().any(|suffix| {
@@ -219,6 +226,10 @@ mod tests {
         assert!(is_ours("http_request_duration_seconds_bucket"));
         assert!(is_ours("build_info"));
         assert!(!is_ours("http_requests_total_sum"), "not a histogram");
+        assert!(
+            is_ours("function_calls"),
+            "a counter's OpenMetrics family name"
+        );
         assert!(!is_ours("orders_total"));
         assert!(is_process("process_threads") && !is_ours("process_threads"));
     }

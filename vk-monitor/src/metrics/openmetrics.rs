@@ -5,8 +5,8 @@
 //! metadata: a counter's family is named without `_total` (a counter whose name lacks the
 //! suffix is declared `unknown`, so that its series keep their name), HELP escapes `"`, a
 //! family whose name ends with a base unit declares it in `# UNIT`, and blank lines are not
-//! allowed. This crate's own counters and histograms, which carry exemplars, are not the
-//! recorder's: they render themselves.
+//! allowed. This crate's own families (counters, gauges, histograms, with exemplars) are not
+//! the recorder's: they render themselves.
 
 use super::format;
 

@@ -6,6 +6,7 @@ mod builder;
 mod error;
 
 use std::fmt;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -91,8 +92,13 @@ impl Monitor {
     }
 
     /// A monitor around an installed exporter, with the default HTTP layer, the global health
-    /// registry (every `#[health_check]` function of the binary) and no Sentry client.
+    /// registry (every `#[health_check]` function of the binary; of two with one name, the
+    /// first, with a warning on standard error: [`Monitor::builder`] fails instead) and no
+    /// Sentry client.
     pub fn new(exporter: Exporter) -> Self {
+        if let Some(conflict) = HealthRegistry::annotated_conflict() {
+            let _ = writeln!(std::io::stderr().lock(), "vk-monitor: warning: {conflict}");
+        }
         Monitor {
             exporter: Some(exporter),
             layer: MonitorLayer::new(),

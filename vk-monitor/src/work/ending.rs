@@ -78,10 +78,14 @@ impl SeriesKey {
 }
 
 impl Ending {
-    /// The series this ending is counted in.
+    /// The series this ending is counted in, in a family written in `style`.
     #[inline]
-    pub(crate) fn series(self) -> SeriesKey {
+    pub(crate) fn series(self, style: LabelStyle) -> SeriesKey {
         match self {
+            // Where cancelled is written 499, a 499 answered is the same series.
+            Ending::Answered(CANCELLED_STATUS) if style == LabelStyle::ServerStatus => {
+                SeriesKey::Cancelled
+            }
             Ending::Answered(code) => SeriesKey::Code(code),
             Ending::Ok => SeriesKey::Ok,
             Ending::Failed(_) => SeriesKey::Error,
@@ -149,10 +153,28 @@ mod tests {
 
     #[test]
     fn abandoned_work_is_cancelled_in_every_label_and_span() {
-        let cancelled = Ending::Cancelled.series();
-        assert_eq!(cancelled.label(LabelStyle::ServerStatus), "499");
-        assert_eq!(cancelled.label(LabelStyle::ClientStatus), "cancelled");
-        assert_eq!(cancelled.label(LabelStyle::FunctionResult), "cancelled");
+        for style in [
+            LabelStyle::ServerStatus,
+            LabelStyle::ClientStatus,
+            LabelStyle::FunctionResult,
+        ] {
+            let label = Ending::Cancelled.series(style).label(style);
+            let expected = if style == LabelStyle::ServerStatus {
+                "499"
+            } else {
+                "cancelled"
+            };
+            assert_eq!(label, expected);
+        }
+        // One label value, one series: a 499 served is the cancelled series, a 499 received
+        // by a client is an answer like any other.
+        let server = LabelStyle::ServerStatus;
+        assert_eq!(
+            Ending::Answered(499).series(server),
+            Ending::Cancelled.series(server)
+        );
+        let client = LabelStyle::ClientStatus;
+        assert_eq!(Ending::Answered(499).series(client).label(client), "499");
         assert_eq!(Ending::Cancelled.span_status(), SpanStatus::Cancelled);
         assert_eq!(
             Ending::Answered(CANCELLED_STATUS).span_status(),
@@ -188,7 +210,7 @@ mod tests {
         );
         assert_eq!(
             Ending::Failed("error")
-                .series()
+                .series(LabelStyle::ClientStatus)
                 .label(LabelStyle::ClientStatus),
             "error"
         );

@@ -1,7 +1,8 @@
 //! Units of work keyed by identity and method (a route's, a host's): made once per identity
 //! and kept for the life of the process. The steady state takes no lock and writes nothing
 //! shared: each thread finds an identity in a map of its own, filled from the shared one on
-//! its first use of it, and the identity's method in an array.
+//! its first use of it, and the identity's method in an array. (A host a client layer folds
+//! into `other`, past its bound, is looked up in the layer's shared map each time.)
 //!
 //! A [`Scope`] is who names identities: the server names every route template, each client
 //! layer names at most its limit of hosts and folds the rest into one identity.
@@ -102,7 +103,7 @@ impl std::fmt::Debug for Scope {
 }
 
 /// Scopes a thread keeps its own map for; past them (an application that builds client layers
-/// over and over), the oldest map is dropped, so memory per thread stays bounded.
+/// over and over), the least used map is dropped, so memory per thread stays bounded.
 const LOCAL_SCOPES: usize = 16;
 
 /// The identities of one scope a thread has used, keyed by the identity's own copy of its
@@ -148,16 +149,23 @@ impl Scope {
     pub(crate) fn identity(&self, value: &str) -> &'static Identity {
         let local = LOCAL.try_with(|local| {
             let mut local = local.try_borrow_mut().ok()?;
-            let map = match local.iter().position(|(id, _)| *id == self.id) {
-                Some(index) => &mut local[index].1,
+            let index = match local.iter().position(|(id, _)| *id == self.id) {
+                // A scope used moves one place forward: the busy ones (the server's routes,
+                // on every request) stay at the front, first found and never the one evicted.
+                Some(index) if index > 0 => {
+                    local.swap(index, index - 1);
+                    index - 1
+                }
+                Some(index) => index,
                 None => {
                     if local.len() == LOCAL_SCOPES {
-                        local.remove(0);
+                        local.pop();
                     }
                     local.push((self.id, HashMap::default()));
-                    &mut local.last_mut()?.1
+                    local.len() - 1
                 }
             };
+            let map = &mut local[index].1;
             if let Some(&identity) = map.get(value) {
                 return Some(identity);
             }

@@ -45,6 +45,9 @@ pub(crate) struct Unit {
     pub(crate) in_flight: &'static InFlight,
     slots: [OnceLock<(SeriesKey, &'static EndingSeries)>; SLOTS],
     by_key: HandleCache<SeriesKey, EndingSeries>,
+    /// The first error kinds counted, found without a lock (a failing dependency fails every
+    /// call with one of a few kinds); every kind, where they are made.
+    error_slots: [OnceLock<(&'static str, &'static Counter)>; SLOTS],
     errors: HandleCache<&'static str, &'static Counter>,
 }
 
@@ -71,6 +74,7 @@ impl Unit {
             in_flight,
             slots: [const { OnceLock::new() }; SLOTS],
             by_key: HandleCache::new(),
+            error_slots: [const { OnceLock::new() }; SLOTS],
             errors: HandleCache::new(),
         }
     }
@@ -78,7 +82,7 @@ impl Unit {
     /// The series of `ending`, made on first use.
     #[inline]
     pub(crate) fn series(&self, ending: Ending) -> &'static EndingSeries {
-        let key = ending.series();
+        let key = ending.series(self.families.style);
         for slot in &self.slots {
             // A free slot takes this ending, unless another thread fills it first.
             let &(taken, series) = match slot.get() {
@@ -97,7 +101,7 @@ impl Unit {
     pub(crate) fn duration(&self, series: &EndingSeries, ending: Ending) -> &'static Histogram {
         match series.duration.get() {
             Some(histogram) => histogram,
-            None => self.register_duration(series, ending.series()),
+            None => self.register_duration(series, ending.series(self.families.style)),
         }
     }
 
@@ -142,14 +146,31 @@ impl Unit {
     }
 
     /// The error count of `kind`, for work whose families count failures.
+    #[inline]
     pub(crate) fn errors(&self, kind: &'static str) -> Option<&'static Counter> {
-        let name = self.families.errors?;
-        Some(*self.errors.get_or_insert(&kind, |&kind| {
+        self.families.errors?;
+        for slot in &self.error_slots {
+            let &(taken, counter) = match slot.get() {
+                Some(filled) => filled,
+                None => slot.get_or_init(|| (kind, self.make_errors(kind))),
+            };
+            if taken == kind {
+                return Some(counter);
+            }
+        }
+        Some(self.make_errors(kind))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_errors(&self, kind: &'static str) -> &'static Counter {
+        let name = self.families.errors.unwrap_or_default();
+        self.errors.get_or_insert(&kind, |&kind| {
             let counter = self.with_labels("kind", kind, |labels| {
                 counter::register(name, help(name), labels)
             });
             (kind, counter)
-        }))
+        })
     }
 
     fn with_labels<R>(
