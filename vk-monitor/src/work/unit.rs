@@ -83,17 +83,7 @@ impl Unit {
     #[inline]
     pub(crate) fn series(&self, ending: Ending) -> &'static EndingSeries {
         let key = ending.series(self.families.style);
-        for slot in &self.slots {
-            // A free slot takes this ending, unless another thread fills it first.
-            let &(taken, series) = match slot.get() {
-                Some(filled) => filled,
-                None => slot.get_or_init(|| (key, self.make(key))),
-            };
-            if taken == key {
-                return series;
-            }
-        }
-        self.make(key)
+        slotted(&self.slots, key, || self.make(key))
     }
 
     /// The duration histogram of `series`, registered on its first use.
@@ -149,16 +139,7 @@ impl Unit {
     #[inline]
     pub(crate) fn errors(&self, kind: &'static str) -> Option<&'static Counter> {
         self.families.errors?;
-        for slot in &self.error_slots {
-            let &(taken, counter) = match slot.get() {
-                Some(filled) => filled,
-                None => slot.get_or_init(|| (kind, self.make_errors(kind))),
-            };
-            if taken == kind {
-                return Some(counter);
-            }
-        }
-        Some(self.make_errors(kind))
+        Some(slotted(&self.error_slots, kind, || self.make_errors(kind)))
     }
 
     #[cold]
@@ -187,4 +168,25 @@ impl Unit {
         labels.push((last, value));
         register(&labels)
     }
+}
+
+/// The value of `key` from the first slot that holds it; a free slot takes it, unless another
+/// thread fills that slot first; with every slot taken by other keys, `make` finds it (made
+/// once, in the unit's map).
+#[inline]
+fn slotted<K: Copy + PartialEq, V: Copy>(
+    slots: &[OnceLock<(K, V)>],
+    key: K,
+    make: impl Fn() -> V,
+) -> V {
+    for slot in slots {
+        let &(taken, value) = match slot.get() {
+            Some(filled) => filled,
+            None => slot.get_or_init(|| (key, make())),
+        };
+        if taken == key {
+            return value;
+        }
+    }
+    make()
 }
