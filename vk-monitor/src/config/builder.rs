@@ -228,11 +228,13 @@ impl ConfigBuilder {
             self.profiles_sample_rate,
             0.1,
         );
+        let mut warnings = Vec::new();
         let release = self
             .release
-            .or_else(|| env.text("RELEASE_VERSION"))
-            .and_then(|r| {
-                env.check("RELEASE_VERSION", &r, RELEASE_EXPECTED, |v| {
+            .map(|r| ("RELEASE_VERSION", r))
+            .or_else(|| first_set(&mut env, &RELEASE_VARIABLES, &mut warnings))
+            .and_then(|(name, r)| {
+                env.check(name, &r, RELEASE_EXPECTED, |v| {
                     is_release(v).then(|| v.to_owned())
                 })
             });
@@ -251,8 +253,7 @@ impl ConfigBuilder {
         let environment = self
             .environment
             .map(|e| ("APM_ENVIRONMENT", e))
-            .or_else(|| env.text("APM_ENVIRONMENT").map(|e| ("APM_ENVIRONMENT", e)))
-            .or_else(|| env.text("ENVIRONMENT").map(|e| ("ENVIRONMENT", e)))
+            .or_else(|| first_set(&mut env, &ENVIRONMENT_VARIABLES, &mut warnings))
             .and_then(|(name, e)| {
                 env.check(name, &e, ENVIRONMENT_EXPECTED, |v| {
                     is_environment(v).then(|| v.to_owned())
@@ -304,7 +305,6 @@ impl ConfigBuilder {
             });
         env.finish()?;
 
-        let mut warnings = Vec::new();
         if profiles_explicit && profiles_sample_rate > 0.0 {
             warnings.push(
                 "SENTRY_PROFILES_SAMPLE_RATE is accepted but the Rust Sentry SDK has no profiler; \
@@ -341,6 +341,35 @@ impl ConfigBuilder {
             warnings,
         })
     }
+}
+
+/// Where the release is read, first match wins: ours, then the one every Sentry SDK reads.
+const RELEASE_VARIABLES: [&str; 2] = ["RELEASE_VERSION", "SENTRY_RELEASE"];
+/// Where the environment is read, first match wins: ours, the Sentry SDKs', the generic one.
+const ENVIRONMENT_VARIABLES: [&str; 3] = ["APM_ENVIRONMENT", "SENTRY_ENVIRONMENT", "ENVIRONMENT"];
+
+/// The first of `names` that is set, with its name. One after it set to another value is
+/// ignored, but not silently: two tools reading different variables would disagree on what
+/// this deployment is called.
+fn first_set<L: Fn(&str) -> Found>(
+    env: &mut EnvReader<L>,
+    names: &[&'static str],
+    warnings: &mut Vec<String>,
+) -> Option<(&'static str, String)> {
+    let (position, name, value) = names
+        .iter()
+        .enumerate()
+        .find_map(|(position, &name)| Some((position, name, env.text(name)?)))?;
+    for &other in &names[position + 1..] {
+        if let Some(ignored) = env.peek(other)
+            && ignored.trim() != value.trim()
+        {
+            warnings.push(format!(
+                "{name}={value:?} and {other}={ignored:?} differ: {name} is used, {other} is ignored"
+            ));
+        }
+    }
+    Some((name, value))
 }
 
 const TARGETS_VARIABLE: &str = "SENTRY_TRACE_PROPAGATION_TARGETS";

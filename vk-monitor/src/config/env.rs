@@ -181,6 +181,15 @@ impl<L: Fn(&str) -> Found> EnvReader<L> {
         }
     }
 
+    /// The variable's text when it is set and UTF-8, recording nothing: for a variable that
+    /// another one overrides, compared but never used.
+    pub(super) fn peek(&self, name: &str) -> Option<String> {
+        match (self.lookup)(name) {
+            Found::Text(text) => Some(text),
+            Found::Unset | Found::NotUnicode(_) => None,
+        }
+    }
+
     /// Parses `value`, or records why it is invalid.
     pub(super) fn check<T>(
         &mut self,

@@ -11,16 +11,18 @@ use super::*;
 use crate::admin::MonitorToken;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 17] = [
+const VARIABLES: [&str; 19] = [
     "SENTRY_DSN",
     "SENTRY_TRACES_SAMPLE_RATE",
     "SENTRY_PROFILES_SAMPLE_RATE",
     "RELEASE_VERSION",
+    "SENTRY_RELEASE",
     "ENABLE_METRICS",
     "METRICS_MAX_SERIES",
     "PROMETHEUS_MULTIPROC_DIR",
     "APM_ENABLED",
     "APM_ENVIRONMENT",
+    "SENTRY_ENVIRONMENT",
     "ENVIRONMENT",
     "SENTRY_SEND_DEFAULT_PII",
     "SENTRY_DEBUG",
@@ -134,10 +136,10 @@ fn rejected(name: &str, value: &str) -> bool {
         // refused too: a secret that failed to mount must not leave the routes open.
         return MonitorToken::new(value).is_none();
     }
-    if name == "RELEASE_VERSION" {
+    if name == "RELEASE_VERSION" || name == "SENTRY_RELEASE" {
         return value.trim().is_empty() || !is_release(value);
     }
-    if name == "APM_ENVIRONMENT" || name == "ENVIRONMENT" {
+    if name == "APM_ENVIRONMENT" || name == "SENTRY_ENVIRONMENT" || name == "ENVIRONMENT" {
         return value.trim().is_empty() || !is_environment(value);
     }
     let value = value.trim();
@@ -162,6 +164,17 @@ fn rejected(name: &str, value: &str) -> bool {
     }
 }
 
+/// Whether `name` is ignored because a variable read before it for the same setting is set.
+fn overridden(name: &str, vars: &HashMap<&'static str, String>) -> bool {
+    let before: &[&str] = match name {
+        "SENTRY_RELEASE" => &["RELEASE_VERSION"],
+        "SENTRY_ENVIRONMENT" => &["APM_ENVIRONMENT"],
+        "ENVIRONMENT" => &["APM_ENVIRONMENT", "SENTRY_ENVIRONMENT"],
+        _ => &[],
+    };
+    before.iter().any(|earlier| vars.contains_key(earlier))
+}
+
 fn environment() -> impl Strategy<Value = HashMap<&'static str, String>> {
     VARIABLES
         .map(|name| proptest::option::weighted(0.8, hostile_value()).prop_map(move |v| (name, v)))
@@ -182,8 +195,8 @@ proptest! {
         let expected: Vec<&str> = VARIABLES
             .iter()
             .copied()
-            // ENVIRONMENT is read only when APM_ENVIRONMENT is not set.
-            .filter(|name| *name != "ENVIRONMENT" || !vars.contains_key("APM_ENVIRONMENT"))
+            // Of the variables naming one thing, only the first one set is read.
+            .filter(|name| !overridden(name, &vars))
             .filter(|name| vars.get(name).is_some_and(|value| rejected(name, value)))
             .collect();
         match result {

@@ -14,12 +14,12 @@ use crate::admin::MonitorToken;
 /// | `SENTRY_DSN` | unset: Sentry off | Sentry DSN |
 /// | `SENTRY_TRACES_SAMPLE_RATE` | 0.1 | share of transactions sent, 0..=1 |
 /// | `SENTRY_PROFILES_SAMPLE_RATE` | 0.1 | accepted; the Rust SDK has no profiler (a value set above 0 warns): use `GET /debug/pprof/profile` (feature `profiling`) |
-/// | `RELEASE_VERSION` | the application's `name@version` | release of every event and `build_info` |
+/// | `RELEASE_VERSION`, else `SENTRY_RELEASE` | the application's `name@version` | release of every event and `build_info` |
 /// | `ENABLE_METRICS` | true | Prometheus metrics on or off (off: no `/metrics`, recording is a no-op) |
 /// | `METRICS_MAX_SERIES` | 1000 | label sets per metric of the application's own (`metrics` macros); more fold into one overflow series |
 /// | `PROMETHEUS_MULTIPROC_DIR` | unset | accepted for compatibility; not needed (warns) |
 /// | `APM_ENABLED` | true | Sentry tracing on or off |
-/// | `APM_ENVIRONMENT`, else `ENVIRONMENT` | `development` | environment of events and `build_info` |
+/// | `APM_ENVIRONMENT`, else `SENTRY_ENVIRONMENT`, else `ENVIRONMENT` | `development` | environment of events and `build_info` |
 /// | `SENTRY_SEND_DEFAULT_PII` | false | let personal data reach Sentry |
 /// | `SENTRY_DEBUG` | false | the SDK's debug logging |
 /// | `SENTRY_FOLLOW_INCOMING_SAMPLING` | true | follow the sampling decision of an incoming `sentry-trace`/`traceparent` (false: continue its trace id, decide here; for a public edge) |

@@ -44,7 +44,7 @@ fn every_variable_is_read() {
         ("METRICS_MAX_SERIES", " 5000 "),
         ("APM_ENABLED", "0"),
         ("APM_ENVIRONMENT", "production"),
-        ("ENVIRONMENT", "ignored-when-apm-environment-is-set"),
+        ("ENVIRONMENT", "production"), // the same: no warning
         ("SENTRY_SEND_DEFAULT_PII", "YES"),
         ("SENTRY_DEBUG", "true"),
         ("HEALTH_SHOW_DETAILS", "1"),
@@ -144,6 +144,54 @@ fn environment_falls_back_to_environment() {
         config(&[("ENVIRONMENT", "staging")]).unwrap().environment,
         "staging"
     );
+}
+
+#[test]
+fn the_sentry_sdks_variables_are_read_after_ours() {
+    let alone = config(&[
+        ("SENTRY_ENVIRONMENT", "staging"),
+        ("ENVIRONMENT", "generic"),
+        ("SENTRY_RELEASE", "voice-calls@3.1.0"),
+    ])
+    .unwrap();
+    assert_eq!(alone.environment, "staging");
+    assert_eq!(alone.release.as_deref(), Some("voice-calls@3.1.0"));
+    assert_eq!(
+        alone.warnings,
+        [
+            r#"SENTRY_ENVIRONMENT="staging" and ENVIRONMENT="generic" differ: SENTRY_ENVIRONMENT is used, ENVIRONMENT is ignored"#
+        ]
+    );
+
+    let both = config(&[
+        ("APM_ENVIRONMENT", "production"),
+        ("SENTRY_ENVIRONMENT", "prod"),
+        ("RELEASE_VERSION", "voice-calls@2.0.1"),
+        ("SENTRY_RELEASE", "voice-calls@2.0.0"),
+    ])
+    .unwrap();
+    assert_eq!(both.environment, "production");
+    assert_eq!(both.release.as_deref(), Some("voice-calls@2.0.1"));
+    assert_eq!(
+        both.warnings,
+        [
+            r#"RELEASE_VERSION="voice-calls@2.0.1" and SENTRY_RELEASE="voice-calls@2.0.0" differ: RELEASE_VERSION is used, SENTRY_RELEASE is ignored"#,
+            r#"APM_ENVIRONMENT="production" and SENTRY_ENVIRONMENT="prod" differ: APM_ENVIRONMENT is used, SENTRY_ENVIRONMENT is ignored"#,
+        ]
+    );
+
+    let same = config(&[
+        ("APM_ENVIRONMENT", "production"),
+        ("SENTRY_ENVIRONMENT", "production"),
+    ])
+    .unwrap();
+    assert!(same.warnings.is_empty(), "{:?}", same.warnings);
+
+    // The value used is the one validated, under its own name.
+    let error =
+        config(&[("SENTRY_RELEASE", "a/b"), ("SENTRY_ENVIRONMENT", "prod eu")]).unwrap_err();
+    let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
+    assert_eq!(names, ["SENTRY_RELEASE", "SENTRY_ENVIRONMENT"]);
 }
 
 #[test]
