@@ -14,11 +14,19 @@ use crate::business::{self, OUTCOMES};
 use crate::repository::{Call, now};
 use crate::speech::SpeechError;
 
+/// How `#[monitored]` counts each: the client's mistakes are answers, not failures of the
+/// service; a failure is counted by its kind.
+#[derive(MonitoredError)]
 pub enum ApiError {
+    #[monitored(status = 404)]
     NotFound,
+    #[monitored(status = 422)]
     Invalid(&'static str),
+    #[monitored(status = 409)]
     Conflict(&'static str),
+    #[monitored(kind = "database")]
     Database(sqlx::Error),
+    #[monitored(transparent)]
     Speech(SpeechError),
 }
 
@@ -56,23 +64,6 @@ impl std::fmt::Display for ApiError {
             ApiError::Invalid(why) | ApiError::Conflict(why) => f.write_str(why),
             ApiError::Database(error) => write!(f, "database: {error}"),
             ApiError::Speech(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl MonitoredError for ApiError {
-    /// The client's mistakes are answers, not failures of the service.
-    fn is_error(&self) -> bool {
-        matches!(self, ApiError::Database(_) | ApiError::Speech(_))
-    }
-
-    fn error_kind(&self) -> &'static str {
-        match self {
-            ApiError::NotFound => "not_found",
-            ApiError::Invalid(_) => "invalid",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::Database(_) => "database",
-            ApiError::Speech(error) => error.error_kind(),
         }
     }
 }

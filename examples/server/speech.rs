@@ -17,9 +17,11 @@ pub struct SpeechProvider {
     base: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, MonitoredError)]
 pub enum SpeechError {
+    #[monitored(kind = "unavailable")]
     Unavailable,
+    #[monitored(kind = "timeout")]
     Timeout,
 }
 
@@ -33,15 +35,6 @@ impl std::fmt::Display for SpeechError {
 }
 
 impl std::error::Error for SpeechError {}
-
-impl MonitoredError for SpeechError {
-    fn error_kind(&self) -> &'static str {
-        match self {
-            SpeechError::Unavailable => "unavailable",
-            SpeechError::Timeout => "timeout",
-        }
-    }
-}
 
 impl From<reqwest_middleware::Error> for SpeechError {
     fn from(error: reqwest_middleware::Error) -> Self {

@@ -85,7 +85,8 @@ pub fn routes(settings: SpeechSettings) -> Router {
 }
 
 /// The simulated provider is down for this request.
-#[derive(Debug)]
+#[derive(Debug, MonitoredError)]
+#[monitored(kind = "overloaded")]
 pub struct Overloaded;
 
 impl std::fmt::Display for Overloaded {
@@ -95,12 +96,6 @@ impl std::fmt::Display for Overloaded {
 }
 
 impl std::error::Error for Overloaded {}
-
-impl MonitoredError for Overloaded {
-    fn error_kind(&self) -> &'static str {
-        "overloaded"
-    }
-}
 
 impl IntoResponse for Overloaded {
     fn into_response(self) -> Response {

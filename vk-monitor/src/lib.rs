@@ -38,6 +38,9 @@ pub use vk_monitor_macros::monitored;
 #[doc = include_str!("../docs/health_check.md")]
 pub use vk_monitor_macros::health_check;
 
+#[doc = include_str!("../docs/derive_monitored_error.md")]
+pub use vk_monitor_macros::MonitoredError;
+
 /// Support for the macro expansions. Not public API: no semver promise. Each item is here
 /// because an expansion names it; none reaches into the runtime's internals.
 #[doc(hidden)]

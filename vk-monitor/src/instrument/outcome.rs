@@ -61,7 +61,10 @@ impl Outcome {
 ///
 /// Without an implementation every `Err` is an error of kind `"error"`. Implement it to keep
 /// expected failures (a 404, a validation error) out of the error rate, or to split errors by
-/// kind. Kinds become label values: keep them few and fixed.
+/// kind. Kinds become label values: keep them few and fixed. [`derive(MonitoredError)`]
+/// writes the impl from attributes on the variants; by hand it reads:
+///
+/// [`derive(MonitoredError)`]: derive@crate::MonitoredError
 ///
 /// ```
 /// use vk_monitor::MonitoredError;
