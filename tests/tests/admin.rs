@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::routing::get;
 use vk_monitor::health::{CheckReport, CheckSpec};
-use vk_monitor::{InitError, Monitor, MonitorToken};
+use vk_monitor::{InitError, Monitor};
 use vk_monitor_tests::{RawResponse, http_get, raw_request, serve};
 
 const TOKEN: &str = "scrape-0123456789-abcdef";
@@ -128,10 +128,66 @@ async fn health_details_need_the_token_or_the_admin_listener() {
     assert!(on_admin.body.contains("rustVersion"), "{}", on_admin.body);
 }
 
+/// Runs the ignored test `name` of this binary alone in a child process, where it installs a
+/// monitor of its own: one process has one exporter, and these cases need other settings than
+/// [`MONITOR`]'s.
+fn in_child_process(name: &str) {
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name} in a child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Set in the child processes of [`in_child_process`].
+const CHILD: &str = "VK_MONITOR_ADMIN_CHILD";
+
+/// Whether this is the child process the case is meant to run in; elsewhere it says so.
+fn is_child(name: &str) -> bool {
+    let child = std::env::var_os(CHILD).is_some();
+    if !child {
+        eprintln!("{name} runs in a child process of its parent test; skipped here");
+    }
+    child
+}
+
+#[test]
+fn a_token_alone_guards_metrics_on_the_public_port() {
+    in_child_process("token_alone");
+}
+
+#[test]
+fn with_neither_token_nor_listener_nothing_is_guarded() {
+    in_child_process("neither_token_nor_listener");
+}
+
+/// A request for a zero-second profile is refused with 400 by the profile route itself, so a
+/// 400 proves the route is there (and the guard let it through) without profiling anything.
+const PROFILE: &str = "/debug/pprof/profile?seconds=0";
+
 #[tokio::test]
-async fn a_token_alone_guards_metrics_on_the_public_port() {
-    let exporter = MONITOR.exporter().expect("metrics are on").clone();
-    let guarded = Monitor::new(exporter.clone()).require_token(MonitorToken::new(TOKEN).unwrap());
+#[ignore = "run by a_token_alone_guards_metrics_on_the_public_port, in a process of its own"]
+async fn token_alone() {
+    if !is_child("token_alone") {
+        return;
+    }
+    let guarded = Monitor::builder("admin-tests", "1.0.0")
+        .config(|config| config.monitor_token(TOKEN))
+        .install()
+        .expect("install with a token");
     let public = serve(guarded.router()).await;
     assert_eq!(http_get(public, "/metrics").await.status, 401);
     assert_eq!(
@@ -151,18 +207,34 @@ async fn a_token_alone_guards_metrics_on_the_public_port() {
         "a token alone also keeps the public health routes short: {}",
         probe.body
     );
+    // Behind the token, profiles are served on the public port.
+    assert_eq!(http_get(public, PROFILE).await.status, 401);
+    let refused = get_with(public, PROFILE, &bearer(TOKEN)).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("seconds"), "{}", refused.body);
+}
 
-    // Without a token nothing is guarded: the default, for scrapes inside a private network.
-    // Health says what it always did, for there is no other way in.
-    let open = serve(Monitor::new(exporter).router()).await;
+#[tokio::test]
+#[ignore = "run by with_neither_token_nor_listener_nothing_is_guarded, in a process of its own"]
+async fn neither_token_nor_listener() {
+    if !is_child("neither_token_nor_listener") {
+        return;
+    }
+    // The default, for scrapes inside a private network. Health says what it always did, for
+    // there is no other way in.
+    let open = Monitor::builder("admin-tests", "1.0.0")
+        .install()
+        .expect("install with defaults");
+    let open = serve(open.router()).await;
     assert_eq!(http_get(open, "/metrics").await.status, 200);
     let probe = http_get(open, "/health").await;
     assert!(probe.body.contains("rustVersion"), "{}", probe.body);
+    assert_eq!(
+        http_get(open, PROFILE).await.status,
+        404,
+        "profiles are never open on the public port"
+    );
 }
-
-/// A request for a zero-second profile is refused with 400 by the profile route itself, so a
-/// 400 proves the route is there (and the guard let it through) without profiling anything.
-const PROFILE: &str = "/debug/pprof/profile?seconds=0";
 
 #[tokio::test]
 async fn profiles_are_served_only_where_protected() {
@@ -171,20 +243,6 @@ async fn profiles_are_served_only_where_protected() {
     assert_eq!(get_with(admin, PROFILE, &bearer(TOKEN)).await.status, 400);
     let public = serve(MONITOR.router()).await;
     assert_eq!(get_with(public, PROFILE, &bearer(TOKEN)).await.status, 404);
-
-    let exporter = MONITOR.exporter().unwrap().clone();
-    let open = serve(Monitor::new(exporter.clone()).router()).await;
-    assert_eq!(
-        http_get(open, PROFILE).await.status,
-        404,
-        "never open on the public port"
-    );
-    let guarded = Monitor::new(exporter).require_token(MonitorToken::new(TOKEN).unwrap());
-    let guarded = serve(guarded.router()).await;
-    assert_eq!(http_get(guarded, PROFILE).await.status, 401);
-    let refused = get_with(guarded, PROFILE, &bearer(TOKEN)).await;
-    assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("seconds"), "{}", refused.body);
 }
 
 #[tokio::test]

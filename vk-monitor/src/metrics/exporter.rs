@@ -32,8 +32,10 @@ static INSTALLED: OnceLock<Exporter> = OnceLock::new();
 /// metric named like one of this crate's families ([`names`](crate::metrics::names)) is not
 /// recorded, with a warning on standard error: two families under one name would make the
 /// exposition invalid.
-/// [`init!`](crate::init) installs one; with a [`builder`](Exporter::builder), wrap it in a
-/// monitor with [`Monitor::new`](crate::Monitor::new).
+/// [`init!`](crate::init) installs one; adjust it through
+/// [`MonitorBuilder::exporter`](crate::MonitorBuilder::exporter), which installs it with the
+/// rest of the monitor. Installed alone, as below, it has no monitoring routes but its own
+/// [`router`](Exporter::router).
 ///
 /// ```
 /// # fn main() -> Result<(), vk_monitor::ExporterError> {

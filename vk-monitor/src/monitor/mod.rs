@@ -6,7 +6,6 @@ mod builder;
 mod error;
 
 use std::fmt;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -89,30 +88,6 @@ impl Monitor {
     /// [`init!`]: crate::init
     pub fn builder(name: &'static str, version: &'static str) -> MonitorBuilder {
         MonitorBuilder::new(name, version)
-    }
-
-    /// A monitor around an installed exporter, with the default HTTP layer, the global health
-    /// registry (every `#[health_check]` function of the binary; of two with one name, the
-    /// first, with a warning on standard error: [`Monitor::builder`] fails instead) and no
-    /// Sentry client.
-    pub fn new(exporter: Exporter) -> Self {
-        if let Some(conflict) = HealthRegistry::annotated_conflict() {
-            let _ = writeln!(std::io::stderr().lock(), "vk-monitor: warning: {conflict}");
-        }
-        Monitor {
-            exporter: Some(exporter),
-            layer: MonitorLayer::new(),
-            health: HealthRegistry::global().clone(),
-            sentry: None,
-            token: None,
-            metrics_addr: None,
-        }
-    }
-
-    /// Requires `Authorization: Bearer <token>` on the admin routes (`MONITOR_TOKEN`).
-    pub fn require_token(mut self, token: MonitorToken) -> Self {
-        self.token = Some(token);
-        self
     }
 
     /// The monitoring routes for the application's port: `/health`, `/ready` and `/startup`,
