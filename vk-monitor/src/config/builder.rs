@@ -313,6 +313,16 @@ impl ConfigBuilder {
                     .to_owned(),
             );
         }
+        let https = sentry_dsn
+            .as_ref()
+            .is_some_and(|dsn| dsn.scheme() == sentry::types::Scheme::Https);
+        if https && !cfg!(any(feature = "native-tls", feature = "rustls")) {
+            warnings.push(
+                "SENTRY_DSN is https:// but vk-monitor was built without TLS (cargo features \
+                 `native-tls` and `rustls` both off): no event can reach Sentry"
+                    .to_owned(),
+            );
+        }
         if prometheus_multiproc_dir.is_some() {
             warnings.push(
                 "PROMETHEUS_MULTIPROC_DIR is not needed: one Rust process serves all cores and \
