@@ -12,7 +12,7 @@ use crate::config::{AppSettings, ConfigBuilder, ConfigError};
 use crate::health::HealthRegistry;
 use crate::http::MonitorLayer;
 use crate::metrics::exporter::{Exporter, ExporterBuilder};
-use crate::sentry::client::{self, Filters};
+use crate::sentry::client::{self, AdjustOptions, Filters, PrepareError};
 use crate::service_info::{self, ServiceInfo};
 
 /// Configures and installs a [`Monitor`]; [`Monitor::builder`] starts one.
@@ -40,6 +40,7 @@ pub struct MonitorBuilder {
     ignore_errors: Vec<String>,
     listener_limits: ListenerLimits,
     app_settings: Option<AppSettings>,
+    sentry_options: Option<AdjustOptions>,
 }
 
 impl MonitorBuilder {
@@ -53,6 +54,7 @@ impl MonitorBuilder {
             ignore_errors: Vec::new(),
             listener_limits: ListenerLimits::default(),
             app_settings: None,
+            sentry_options: None,
         }
     }
 
@@ -90,6 +92,49 @@ impl MonitorBuilder {
     /// Never sends errors whose type or message contains `pattern` to Sentry.
     pub fn ignore_error(mut self, pattern: impl Into<String>) -> Self {
         self.ignore_errors.push(pattern.into());
+        self
+    }
+
+    /// Adjusts the Sentry client's options before it starts (with a DSN only): the error
+    /// `sample_rate`, `server_name`, `before_send`, `before_breadcrumb`, `in_app_include`,
+    /// integrations, `max_breadcrumbs`, a transport of the application's own... Calls add up.
+    ///
+    /// The options arrive with what the configuration decided. The application's `before_send`
+    /// runs after the crate's: events of excluded routes, rate-limit errors and ignored errors
+    /// never reach it, nor do request details the allow-list keeps out of Sentry; it sees each
+    /// event as it would be sent, and can change or drop it. The fields the configuration owns,
+    /// `dsn`, `release`, `environment`, `debug`, `send_default_pii` and the traces sampling,
+    /// are set through it ([`config`](Self::config) or the variables): changing one here fails
+    /// [`install`](Self::install) with [`InitError::SentryOption`]. A transport set here
+    /// replaces the crate's, and with it `sentry_envelopes_dropped_total`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), vk_monitor::InitError> {
+    /// let monitor = vk_monitor::Monitor::builder("voice-calls", "1.0.0")
+    ///     .config(|config| config.sentry_dsn("http://public@127.0.0.1:9/1"))
+    ///     .sentry_options(|options| {
+    ///         options.server_name = Some("pod-7".into());
+    ///         options.sample_rate = 0.5; // errors; transactions follow SENTRY_TRACES_SAMPLE_RATE
+    ///         options.before_send = Some(std::sync::Arc::new(|mut event| {
+    ///             event.tags.insert("team".into(), "voice".into());
+    ///             Some(event)
+    ///         }));
+    ///     })
+    ///     .install()?;
+    /// assert!(monitor.sentry_enabled());
+    /// # Ok(()) }
+    /// ```
+    pub fn sentry_options(
+        mut self,
+        adjust: impl FnOnce(&mut sentry::ClientOptions) + 'static,
+    ) -> Self {
+        self.sentry_options = Some(match self.sentry_options.take() {
+            None => Box::new(adjust),
+            Some(previous) => Box::new(move |options| {
+                previous(options);
+                adjust(options);
+            }),
+        });
         self
     }
 
@@ -157,6 +202,19 @@ impl MonitorBuilder {
             config.release.clone().map(Cow::Owned),
         );
         let release = info.release.clone();
+        let filters = Filters {
+            ignore: self.ignore_errors,
+            excluded: self.layer.excluded().clone(),
+        };
+        let sentry =
+            client::prepare(&config, &release, filters, self.sentry_options).map_err(|error| {
+                match error {
+                    PrepareError::AlreadyInitialized => InitError::SentryAlreadyInitialized,
+                    PrepareError::Owned { field, set_with } => {
+                        InitError::SentryOption { field, set_with }
+                    }
+                }
+            })?;
         let exporter = if config.enable_metrics {
             let builder = Exporter::builder()
                 .max_series(config.metrics_max_series)
@@ -169,11 +227,7 @@ impl MonitorBuilder {
             service_info::set(info);
             None
         };
-        let filters = Filters {
-            ignore: self.ignore_errors,
-            excluded: self.layer.excluded().clone(),
-        };
-        let sentry = client::init(&config, &release, filters).map(Arc::new);
+        let sentry = client::start(sentry).map(Arc::new);
         let health = HealthRegistry::global().clone();
         health.set_show_details(config.health_show_details);
         let mut monitor = Monitor {

@@ -25,6 +25,17 @@ pub enum InitError {
     },
     /// Two `#[health_check]` functions have one name.
     DuplicateHealthCheck(DuplicateCheck),
+    /// The application started a Sentry client of its own (`sentry::init`) before: a second
+    /// one would split the events between two clients with different filters.
+    SentryAlreadyInitialized,
+    /// [`MonitorBuilder::sentry_options`](crate::MonitorBuilder::sentry_options) changed an
+    /// option the configuration owns.
+    SentryOption {
+        /// The `ClientOptions` field that was changed.
+        field: &'static str,
+        /// Where it is set instead.
+        set_with: &'static str,
+    },
 }
 
 impl fmt::Display for InitError {
@@ -33,6 +44,15 @@ impl fmt::Display for InitError {
             InitError::Config(error) => error.fmt(f),
             InitError::Exporter(error) => error.fmt(f),
             InitError::DuplicateHealthCheck(error) => error.fmt(f),
+            InitError::SentryAlreadyInitialized => f.write_str(
+                "a Sentry client is already running (sentry::init was called before): vk-monitor \
+                 starts its own from SENTRY_DSN; remove the application's sentry::init and move \
+                 its options into Monitor::builder(..).sentry_options(..)",
+            ),
+            InitError::SentryOption { field, set_with } => write!(
+                f,
+                "sentry_options changed `{field}`, which the configuration sets: use {set_with}"
+            ),
             InitError::Listen { addr, error } => {
                 write!(
                     f,
@@ -50,6 +70,7 @@ impl std::error::Error for InitError {
             InitError::Exporter(error) => Some(error),
             InitError::DuplicateHealthCheck(error) => Some(error),
             InitError::Listen { error, .. } => Some(error),
+            InitError::SentryAlreadyInitialized | InitError::SentryOption { .. } => None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sentry::protocol::Event;
-use sentry::{ClientInitGuard, ClientOptions, TransactionContext};
+use sentry::{ClientInitGuard, ClientOptions, TracesSamplingStrategy, TransactionContext};
 
 use super::{events, panics, request, spans, state, transport};
 use crate::config::{Config, SamplingContext};
@@ -23,13 +23,70 @@ pub(crate) struct Filters {
     pub(crate) excluded: ExcludedRoutes,
 }
 
-/// Starts the Sentry client when a DSN is configured. The options are built from validated
-/// values only: the SDK's setters panic on a malformed DSN or a rate outside 0..=1.
-pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<ClientInitGuard> {
+/// The application's changes to the client options: [`MonitorBuilder::sentry_options`].
+///
+/// [`MonitorBuilder::sentry_options`]: crate::MonitorBuilder::sentry_options
+pub(crate) type AdjustOptions = Box<dyn FnOnce(&mut ClientOptions)>;
+
+/// A Sentry client ready to start: the options built and checked, nothing installed yet.
+pub(crate) struct PreparedClient {
+    options: ClientOptions,
+    tracing: state::Tracing,
+    rate: f32,
+    send_default_pii: bool,
+    follow_incoming_sampling: bool,
+}
+
+/// Why no client can be started.
+#[derive(Debug)]
+pub(crate) enum PrepareError {
+    /// The application runs a client of its own.
+    AlreadyInitialized,
+    /// The application changed `field`, which is configured with `set_with`.
+    Owned {
+        field: &'static str,
+        set_with: &'static str,
+    },
+}
+
+/// What a changed option is set with instead, for the fields the configuration owns.
+const OWNED: [(&str, &str); 6] = [
+    ("dsn", "SENTRY_DSN or ConfigBuilder::sentry_dsn"),
+    ("release", "RELEASE_VERSION or ConfigBuilder::release"),
+    (
+        "environment",
+        "APM_ENVIRONMENT or ConfigBuilder::environment",
+    ),
+    ("debug", "SENTRY_DEBUG or ConfigBuilder::debug"),
+    (
+        "send_default_pii",
+        "SENTRY_SEND_DEFAULT_PII or ConfigBuilder::send_default_pii",
+    ),
+    (
+        "traces_sampling_strategy",
+        "SENTRY_TRACES_SAMPLE_RATE, ConfigBuilder::traces_sample_rate or ConfigBuilder::traces_sampler",
+    ),
+];
+
+/// Builds the client's options when a DSN is configured, with the application's changes,
+/// and checks them; fails when one of the options the configuration owns was changed, or when
+/// the application runs a client of its own. The options are built from validated values
+/// only: the SDK's setters panic on a malformed DSN or a rate outside 0..=1.
+pub(crate) fn prepare(
+    config: &Config,
+    release: &str,
+    filters: Filters,
+    adjust: Option<AdjustOptions>,
+) -> Result<Option<PreparedClient>, PrepareError> {
     let Some(dsn) = config.sentry_dsn.clone() else {
-        state::set_tracing(None);
-        return None;
+        return Ok(None);
     };
+    if sentry::Hub::main()
+        .client()
+        .is_some_and(|client| client.is_enabled())
+    {
+        return Err(PrepareError::AlreadyInitialized);
+    }
     let rate = if config.apm_enabled {
         config.traces_sample_rate
     } else {
@@ -44,30 +101,79 @@ pub(crate) fn init(config: &Config, release: &str, filters: Filters) -> Option<C
         .send_default_pii(config.send_default_pii)
         .shutdown_timeout(FLUSH_TIMEOUT)
         .transport(transport::CountingTransportFactory)
-        .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()))
-        .before_send(move |mut event| {
-            // Described first: an excluded route's events are dropped by their transaction name.
-            request::describe(&mut event);
-            // An event the application captures itself, inside a traced call or request,
-            // belongs to its trace (and so is sent with the trace's sampling context).
-            events::link_to_current_trace_unless_linked(&mut event);
-            filters.keep(event)
-        });
+        .traces_sampler(move |context| sampler_filters.sample_rate(context, state::traces_rate()));
     options.dsn = Some(dsn.clone());
     options.default_integrations = false;
     options.integrations = panics::integrations();
-    let guard = sentry::init(options);
-    state::set_tracing(Some(state::Tracing {
-        sampler: config.traces_sampler.clone(),
-        targets: config.trace_propagation_targets.clone(),
-        public_key: dsn.public_key().to_owned(),
-        release: release.to_owned(),
-        environment: config.environment.clone(),
-    }));
-    state::activate(
+    let ours = move |mut event| {
+        // Described first: an excluded route's events are dropped by their transaction name.
+        request::describe(&mut event);
+        // An event the application captures itself, inside a traced call or request,
+        // belongs to its trace (and so is sent with the trace's sampling context).
+        events::link_to_current_trace_unless_linked(&mut event);
+        filters.keep(event)
+    };
+    if let Some(adjust) = adjust {
+        let before = owned_fields(&options);
+        adjust(&mut options);
+        let after = owned_fields(&options);
+        if let Some(changed) = (0..OWNED.len()).find(|&i| before[i] != after[i]) {
+            let (field, set_with) = OWNED[changed];
+            return Err(PrepareError::Owned { field, set_with });
+        }
+    }
+    // Ours first, so that what the filters drop and what the allow-list removes never reach
+    // the application's callback.
+    options.before_send = Some(match options.before_send.take() {
+        None => Arc::new(ours),
+        Some(theirs) => Arc::new(move |event| ours(event).and_then(|event| theirs(event))),
+    });
+    Ok(Some(PreparedClient {
+        tracing: state::Tracing {
+            sampler: config.traces_sampler.clone(),
+            targets: config.trace_propagation_targets.clone(),
+            public_key: dsn.public_key().to_owned(),
+            release: release.to_owned(),
+            environment: config.environment.clone(),
+        },
+        options,
         rate,
-        config.send_default_pii,
-        config.follow_incoming_sampling,
+        send_default_pii: config.send_default_pii,
+        follow_incoming_sampling: config.follow_incoming_sampling,
+    }))
+}
+
+/// The owned options as comparable text; the sampler by its address, since only ours may be
+/// there.
+fn owned_fields(options: &ClientOptions) -> [String; 6] {
+    let sampling = match &options.traces_sampling_strategy {
+        TracesSamplingStrategy::Function(sampler) => format!("fn {:p}", Arc::as_ptr(sampler)),
+        TracesSamplingStrategy::FixedRate(rate) => format!("rate {rate}"),
+        // `non_exhaustive`: a strategy added later is compared by its description.
+        other => format!("{other:?}"),
+    };
+    [
+        format!("{:?}", options.dsn),
+        format!("{:?}", options.release),
+        format!("{:?}", options.environment),
+        options.debug.to_string(),
+        options.send_default_pii.to_string(),
+        sampling,
+    ]
+}
+
+/// Starts the prepared client, or records that there is none.
+pub(crate) fn start(prepared: Option<PreparedClient>) -> Option<ClientInitGuard> {
+    let Some(prepared) = prepared else {
+        state::set_tracing(None);
+        return None;
+    };
+    let guard = sentry::init(prepared.options);
+    state::set_tracing(Some(prepared.tracing));
+    state::activate(
+        prepared.rate,
+        prepared.send_default_pii,
+        prepared.follow_incoming_sampling,
     );
     Some(guard)
 }
