@@ -96,7 +96,7 @@ impl MonitorBuilder {
     }
 
     /// Adjusts the Sentry client's options before it starts (with a DSN only): the error
-    /// `sample_rate`, `server_name`, `before_send`, `before_breadcrumb`, `in_app_include`,
+    /// rate (`event_sampling_strategy`), `server_name`, `before_send`, `before_breadcrumb`, `in_app_include`,
     /// integrations, `max_breadcrumbs`, a transport of the application's own... Calls add up.
     ///
     /// The options arrive with what the configuration decided. The application's `before_send`
@@ -114,7 +114,7 @@ impl MonitorBuilder {
     ///     .config(|config| config.sentry_dsn("http://public@127.0.0.1:9/1"))
     ///     .sentry_options(|options| {
     ///         options.server_name = Some("pod-7".into());
-    ///         options.sample_rate = 0.5; // errors; transactions follow SENTRY_TRACES_SAMPLE_RATE
+    ///         options.max_breadcrumbs = 50;
     ///         options.before_send = Some(std::sync::Arc::new(|mut event| {
     ///             event.tags.insert("team".into(), "voice".into());
     ///             Some(event)
