@@ -322,6 +322,38 @@ impl SentryReceiver {
     }
 }
 
+/// Set in the child processes of [`in_child_process`].
+const CHILD_PROCESS: &str = "VK_MONITOR_TEST_CHILD";
+
+/// Runs the test `name` of the current test binary, ignored or not, alone in a child process:
+/// for a case that installs a process-wide monitor or Sentry client of its own, beside the
+/// binary's other tests. Fails with the child's output unless it passed. Inside, the test
+/// checks [`is_child_process`] first.
+pub fn in_child_process(name: &str) {
+    let binary = std::env::current_exe().expect("the test binary");
+    let output = std::process::Command::new(binary)
+        .args([name, "--exact", "--include-ignored", "--nocapture"])
+        .env(CHILD_PROCESS, name)
+        .output()
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name} in a child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Whether this process is the child [`in_child_process`] started for `name`; elsewhere the
+/// test says that it is skipped here.
+pub fn is_child_process(name: &str) -> bool {
+    let child = std::env::var(CHILD_PROCESS).is_ok_and(|test| test == name);
+    if !child {
+        eprintln!("{name} runs in a child process of its parent test; skipped here");
+    }
+    child
+}
+
 /// Runs `test` on a two-worker runtime after setting `variables`: for the test binaries whose
 /// one test reads the process environment, set before any other thread exists.
 pub fn run_with_env<F: std::future::Future>(variables: &[(&str, &str)], test: F) -> F::Output {

@@ -9,7 +9,9 @@ use axum::Router;
 use axum::routing::get;
 use vk_monitor::health::{CheckReport, CheckSpec};
 use vk_monitor::{InitError, Monitor};
-use vk_monitor_tests::{RawResponse, http_get, raw_request, serve};
+use vk_monitor_tests::{
+    RawResponse, http_get, in_child_process, is_child_process, raw_request, serve,
+};
 
 const TOKEN: &str = "scrape-0123456789-abcdef";
 
@@ -128,41 +130,8 @@ async fn health_details_need_the_token_or_the_admin_listener() {
     assert!(on_admin.body.contains("rustVersion"), "{}", on_admin.body);
 }
 
-/// Runs the ignored test `name` of this binary alone in a child process, where it installs a
-/// monitor of its own: one process has one exporter, and these cases need other settings than
-/// [`MONITOR`]'s.
-fn in_child_process(name: &str) {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .expect("run the test binary");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{name} in a child process:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Set in the child processes of [`in_child_process`].
-const CHILD: &str = "VK_MONITOR_ADMIN_CHILD";
-
-/// Whether this is the child process the case is meant to run in; elsewhere it says so.
-fn is_child(name: &str) -> bool {
-    let child = std::env::var_os(CHILD).is_some();
-    if !child {
-        eprintln!("{name} runs in a child process of its parent test; skipped here");
-    }
-    child
-}
+// The cases below install a monitor of their own, in a child process: one process has one
+// exporter, and they need other settings than [`MONITOR`]'s.
 
 #[test]
 fn a_token_alone_guards_metrics_on_the_public_port() {
@@ -181,7 +150,7 @@ const PROFILE: &str = "/debug/pprof/profile?seconds=0";
 #[tokio::test]
 #[ignore = "run by a_token_alone_guards_metrics_on_the_public_port, in a process of its own"]
 async fn token_alone() {
-    if !is_child("token_alone") {
+    if !is_child_process("token_alone") {
         return;
     }
     let guarded = Monitor::builder("admin-tests", "1.0.0")
@@ -217,7 +186,7 @@ async fn token_alone() {
 #[tokio::test]
 #[ignore = "run by with_neither_token_nor_listener_nothing_is_guarded, in a process of its own"]
 async fn neither_token_nor_listener() {
-    if !is_child("neither_token_nor_listener") {
+    if !is_child_process("neither_token_nor_listener") {
         return;
     }
     // The default, for scrapes inside a private network. Health says what it always did, for

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sentry::protocol::{Event, Level};
 use vk_monitor::{InitError, monitored};
-use vk_monitor_tests::{SentryReceiver, raw_request, serve};
+use vk_monitor_tests::{SentryReceiver, in_child_process, is_child_process, raw_request, serve};
 
 #[monitored]
 async fn charge() -> Result<&'static str, StatusCode> {
@@ -146,21 +146,9 @@ impl sentry::Transport for Discard {
 #[test]
 fn a_client_the_application_started_is_refused_not_doubled() {
     // In a child process: this binary's other test starts the crate's client.
-    if std::env::var_os("VK_MONITOR_OWN_CLIENT").is_none() {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "a_client_the_application_started_is_refused_not_doubled",
-                "--exact",
-            ])
-            .env("VK_MONITOR_OWN_CLIENT", "1")
-            .output()
-            .expect("run the test binary");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success() && stdout.contains("1 passed"),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+    const NAME: &str = "a_client_the_application_started_is_refused_not_doubled";
+    if !is_child_process(NAME) {
+        in_child_process(NAME);
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -96,8 +96,9 @@ impl MonitorBuilder {
     }
 
     /// Adjusts the Sentry client's options before it starts (with a DSN only): the error
-    /// rate (`event_sampling_strategy`), `server_name`, `before_send`, `before_breadcrumb`, `in_app_include`,
-    /// integrations, `max_breadcrumbs`, a transport of the application's own... Calls add up.
+    /// rate (`event_sampling_strategy`), `server_name`, `before_send`, `before_breadcrumb`,
+    /// `in_app_include`, integrations, `max_breadcrumbs`, a transport of the application's
+    /// own... Calls add up.
     ///
     /// The options arrive with what the configuration decided. The application's `before_send`
     /// runs after the crate's: events of excluded routes, rate-limit errors and ignored errors
