@@ -16,7 +16,8 @@ pin_project! {
     /// response is timed to its last byte.
     pub struct ResponseBody<B> {
         // `None`: the empty body of the layer's own `500` for a handler that panicked, which
-        // has no `B` to give.
+        // has no `B` to give, or a body that has ended. Declared first, so dropped before the
+        // tracker.
         #[pin]
         inner: Option<B>,
         tracker: Option<RequestTracker>,
@@ -37,8 +38,8 @@ impl<B: Body> Body for ResponseBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let Some(mut inner) = this.inner.as_pin_mut() else {
+        let mut this = self.project();
+        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
             if let Some(mut tracker) = this.tracker.take() {
                 tracker.body_ended();
             }
@@ -54,8 +55,14 @@ impl<B: Body> Body for ResponseBody<B> {
             None | Some(Err(_)) => true,
             Some(Ok(_)) => inner.is_end_stream(),
         };
-        if finished && let Some(mut tracker) = this.tracker.take() {
-            tracker.body_ended();
+        if finished {
+            // The inner body goes first: what it holds for the request (tower-http's
+            // `TraceLayer` keeps its span there) ends inside the request's transaction, which
+            // the tracker finishes.
+            this.inner.set(None);
+            if let Some(mut tracker) = this.tracker.take() {
+                tracker.body_ended();
+            }
         }
         Poll::Ready(frame)
     }
