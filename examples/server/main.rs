@@ -13,6 +13,10 @@
 //! routes (`/speech/...`) and monitoring layer; it shares this process's `/metrics` and Sentry
 //! client, so its series sit beside the server's under their own route names.
 //!
+//! tower-http's `TraceLayer` opens a `debug` span per request, as in many services: with
+//! `RUST_LOG=info,tower_http=debug` and `SENTRY_TRACING_SPANS=debug` it is a Sentry span too,
+//! between the request's transaction and the handler's `#[monitored]` span.
+//!
 //! Environment (all optional), besides vk-monitor's own (`SENTRY_DSN`, `ENABLE_METRICS`,
 //! `APM_ENVIRONMENT`, `HEALTH_SHOW_DETAILS`... see `.env.example`):
 //!
@@ -44,6 +48,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
 use vk_monitor::{AppSettings, Monitor};
 
 use crate::repository::CallRepository;
@@ -115,6 +120,11 @@ pub fn app(state: AppState, monitor: &Monitor) -> Router {
         .route("/calls/{id}/transcript", get(api::transcript))
         .with_state(state)
         .merge(monitor.router())
+        // tower-http's request spans, at `debug` as it makes them: with
+        // `RUST_LOG=info,tower_http=debug` and `SENTRY_TRACING_SPANS=debug` each is a child of
+        // the request's transaction in Sentry. Inside the monitor's layer, so that it runs in
+        // the request's trace.
+        .layer(TraceLayer::new_for_http())
         .layer(monitor.layer())
 }
 

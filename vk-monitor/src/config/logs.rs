@@ -1,6 +1,7 @@
 //! The logging settings `vk_monitor::tracing::init()` reads: the filter (`RUST_LOG`), the line
-//! format (`LOG_FORMAT`) and which `tracing` events reach Sentry (`SENTRY_LOG_BREADCRUMBS`,
-//! `SENTRY_LOG_EVENTS`), validated like every other setting and reported all at once.
+//! format (`LOG_FORMAT`) and which `tracing` events and spans reach Sentry
+//! (`SENTRY_LOG_BREADCRUMBS`, `SENTRY_LOG_EVENTS`, `SENTRY_TRACING_SPANS`), validated like
+//! every other setting and reported all at once.
 
 use std::str::FromStr;
 
@@ -28,8 +29,11 @@ pub enum LogFormat {
 /// | `LOG_FORMAT` | `text` | `text` or `json` (one object per line) |
 /// | `SENTRY_LOG_BREADCRUMBS` | `info` | events at this level or above (below the events' level) become breadcrumbs of the current request |
 /// | `SENTRY_LOG_EVENTS` | `error` | events at this level or above become Sentry error events |
+/// | `SENTRY_TRACING_SPANS` | `off` | spans at this level or above, opened inside a recorded trace, become Sentry child spans (not those of `#[monitored]` calls, which have theirs; at most 500 per transaction) |
 ///
-/// Levels are `trace`, `debug`, `info`, `warn`, `error` or `off`, in any case.
+/// Levels are `trace`, `debug`, `info`, `warn`, `error` or `off`, in any case;
+/// `SENTRY_TRACING_SPANS` also takes a boolean: `true` (also `1`, `yes`) for every span the
+/// filter records (`trace`), `false` (`0`, `no`) for `off`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LogSettings {
@@ -41,6 +45,8 @@ pub struct LogSettings {
     pub breadcrumbs: LevelFilter,
     /// The lowest level that becomes an error event.
     pub events: LevelFilter,
+    /// The lowest level of spans that become Sentry spans.
+    pub spans: LevelFilter,
 }
 
 impl Default for LogSettings {
@@ -50,11 +56,13 @@ impl Default for LogSettings {
             format: LogFormat::Text,
             breadcrumbs: LevelFilter::INFO,
             events: LevelFilter::ERROR,
+            spans: LevelFilter::OFF,
         }
     }
 }
 
 const LEVEL_EXPECTED: &str = "trace, debug, info, warn, error or off";
+const SPANS_EXPECTED: &str = "a level (trace, debug, info, warn, error, off) or a boolean";
 
 impl LogSettings {
     /// Reads the process environment, after a `.env` file as [`Config`](crate::Config) does.
@@ -107,6 +115,20 @@ impl LogSettings {
         };
         let breadcrumbs = level("SENTRY_LOG_BREADCRUMBS", defaults.breadcrumbs);
         let events = level("SENTRY_LOG_EVENTS", defaults.events);
+        let spans = match env.text("SENTRY_TRACING_SPANS") {
+            Some(value) => env
+                .check("SENTRY_TRACING_SPANS", &value, SPANS_EXPECTED, |v| match v
+                    .trim()
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "true" | "1" | "yes" => Some(LevelFilter::TRACE),
+                    "false" | "0" | "no" => Some(LevelFilter::OFF),
+                    level => LevelFilter::from_str(level).ok(),
+                })
+                .unwrap_or(defaults.spans),
+            None => defaults.spans,
+        };
         let invalid: Vec<InvalidVariable> = std::mem::take(&mut env.invalid);
         if !invalid.is_empty() {
             return Err(ConfigError { invalid });
@@ -116,6 +138,7 @@ impl LogSettings {
             format,
             breadcrumbs,
             events,
+            spans,
         })
     }
 }
@@ -142,6 +165,7 @@ mod tests {
             ("LOG_FORMAT", "JSON"),
             ("SENTRY_LOG_BREADCRUMBS", "debug"),
             ("SENTRY_LOG_EVENTS", "warn"),
+            ("SENTRY_TRACING_SPANS", "Debug"),
         ])
         .unwrap();
         assert_eq!(read.filter, "warn,server=debug");
@@ -150,6 +174,16 @@ mod tests {
             (read.breadcrumbs, read.events),
             (LevelFilter::DEBUG, LevelFilter::WARN)
         );
+        assert_eq!(read.spans, LevelFilter::DEBUG);
+        for (value, spans) in [
+            ("true", LevelFilter::TRACE),
+            ("Yes", LevelFilter::TRACE),
+            (" FALSE", LevelFilter::OFF),
+            ("0", LevelFilter::OFF),
+        ] {
+            let read = settings(&[("SENTRY_TRACING_SPANS", value)]).unwrap();
+            assert_eq!(read.spans, spans, "{value}");
+        }
     }
 
     #[test]
@@ -159,6 +193,7 @@ mod tests {
             ("LOG_FORMAT", "yaml"),
             ("SENTRY_LOG_BREADCRUMBS", ""),
             ("SENTRY_LOG_EVENTS", "fatal"),
+            ("SENTRY_TRACING_SPANS", "verbose"),
         ])
         .unwrap_err();
         let names: Vec<&str> = error.invalid.iter().map(|v| v.name).collect();
@@ -168,7 +203,8 @@ mod tests {
                 "RUST_LOG",
                 "LOG_FORMAT",
                 "SENTRY_LOG_BREADCRUMBS",
-                "SENTRY_LOG_EVENTS"
+                "SENTRY_LOG_EVENTS",
+                "SENTRY_TRACING_SPANS"
             ]
         );
         let message = error.to_string();
@@ -177,5 +213,9 @@ mod tests {
             "{message}"
         );
         assert!(message.contains(r#"RUST_LOG="server=loud""#), "{message}");
+        assert!(
+            message.contains(r#"SENTRY_TRACING_SPANS="verbose" (expected a level"#),
+            "{message}"
+        );
     }
 }

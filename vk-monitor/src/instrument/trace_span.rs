@@ -4,9 +4,19 @@
 //! lookup, value set) into every function that uses it. Here the expansion writes only the two
 //! statics a `tracing` callsite must own, and [`call_span`] does the rest, once, for every
 //! annotated fn: the span is the one `span!(INFO, "<fn name>", function, module, op)` makes.
+//!
+//! The span also declares a field it never records, [`CALL_MARKER`]: formatters print only
+//! recorded fields, and the crate's `tracing` layer recognises a monitored call's span by it,
+//! so that such a call, which has its own Sentry span, is not given a second one.
 
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) use traced::is_call_span;
 #[cfg(feature = "tracing")]
 pub use traced::{call_span, span_metadata};
+
+/// The field only the span of a monitored call declares (never with a value).
+#[cfg(feature = "tracing")]
+pub(crate) const CALL_MARKER: &str = "vk_monitor.call";
 #[cfg(feature = "tracing")]
 pub use tracing::{Metadata, callsite::DefaultCallsite};
 
@@ -18,8 +28,11 @@ mod traced {
     use tracing::metadata::Kind;
     use tracing::{Level, Metadata, Span};
 
+    use super::CALL_MARKER;
+
     /// The metadata of a call's span callsite: level `INFO`, target the module, the fields
-    /// `function`, `module` and `op`. `callsite` is the static that holds this metadata.
+    /// `function`, `module` and `op` (and the marker, never recorded). `callsite` is the
+    /// static that holds this metadata.
     pub const fn span_metadata(
         name: &'static str,
         file: &'static str,
@@ -34,9 +47,18 @@ mod traced {
             Some(file),
             Some(line),
             Some(module),
-            FieldSet::new(&["function", "module", "op"], Identifier(callsite)),
+            FieldSet::new(
+                &["function", "module", "op", CALL_MARKER],
+                Identifier(callsite),
+            ),
             Kind::SPAN,
         )
+    }
+
+    /// Whether `metadata` is a monitored call's span callsite's.
+    #[cfg(feature = "tracing-subscriber")]
+    pub(crate) fn is_call_span(metadata: &Metadata<'_>) -> bool {
+        metadata.fields().field(CALL_MARKER).is_some()
     }
 
     /// The span of one call: what `tracing::span!` does at the call's callsite. The level

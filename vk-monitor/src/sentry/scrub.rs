@@ -1,6 +1,7 @@
 //! The rules by name for what never reaches Sentry: credentials and secrets always, personal
-//! data unless `SENTRY_SEND_DEFAULT_PII` allows it. Request data (`request/`) and log events
-//! (`tracing/`) are filtered by the same names.
+//! data unless `SENTRY_SEND_DEFAULT_PII` allows it. Request data (`request/`) and the fields
+//! of log events and spans (`tracing/`) are filtered by the same names, query strings by the
+//! names of their parameters.
 
 use http::HeaderName;
 
@@ -67,4 +68,61 @@ pub(crate) fn names_personal_data(name: &str) -> bool {
 pub(crate) fn names_a_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_PARAMETERS.iter().any(|secret| name.contains(secret))
+}
+
+/// Without personal data allowed, every value is replaced: the names tell what the request
+/// asked for; with it, only the values of secret-looking names are.
+pub(crate) fn scrub_query(query: &str, send_pii: bool) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let Some((name, _)) = pair.split_once('=') else {
+                // A bare item (`?eyJhbGci...`) is a value without a name.
+                return if send_pii && !names_a_secret(&percent_decode(pair)) {
+                    pair.to_owned()
+                } else {
+                    FILTERED.to_owned()
+                };
+            };
+            // Names are compared as the application reads them, decoded: `%74oken` is `token`.
+            if !send_pii || names_a_secret(&percent_decode(name)) {
+                format!("{name}={FILTERED}")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A form-encoded component decoded: `%XX` escapes and `+` for space. Malformed escapes stay
+/// as they are and invalid UTF-8 is replaced, as form decoders do.
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', high, low]) => char::from(*high)
+                .to_digit(16)
+                .zip(char::from(*low).to_digit(16))
+                .map(|(high, low)| (high * 16 + low) as u8),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(byte), _) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (None, b'+') => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            (None, byte) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }

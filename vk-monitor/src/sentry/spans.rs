@@ -11,6 +11,10 @@
 //! on). The transport asks here, on the thread that sends an envelope, which trace's baggage
 //! the envelope belongs to: the one being finished or captured for, else the current span's.
 //!
+//! A `tracing` span the application opens inside a recorded span may become a child of it (the
+//! `tracing` layer's opt-in): while it is entered it is current, like a monitored call's span,
+//! and each transaction takes at most [`MAX_TRACING_SPANS`] of them.
+//!
 //! A request sampled out is current too, as a trace not recorded (`sentry/unsampled.rs`): no
 //! call inside it starts a transaction of its own, and its outgoing calls pass the decision on.
 
@@ -18,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -45,7 +49,13 @@ enum Current {
 pub struct Traced {
     pub(super) span: TransactionOrSpan,
     pub(super) baggage: Arc<TraceBaggage>,
+    /// `tracing` spans offered to this span's transaction so far, made or not.
+    tracing_spans: Arc<AtomicU64>,
 }
+
+/// `tracing` spans made Sentry spans per transaction, at most: half of the 1,000 spans Sentry
+/// keeps in one, so that `#[monitored]` calls and outgoing requests keep the other half.
+pub(crate) const MAX_TRACING_SPANS: u64 = 500;
 
 impl Traced {
     /// The ids of the trace and of this span: what an exemplar links to.
@@ -58,6 +68,7 @@ impl Traced {
         Traced {
             span: self.span.start_child(op, description).into(),
             baggage: Arc::clone(&self.baggage),
+            tracing_spans: Arc::clone(&self.tracing_spans),
         }
     }
 
@@ -79,7 +90,19 @@ impl Traced {
 
     /// Finishes the span; a transaction is sent with its trace's baggage.
     pub(crate) fn finish(self) {
-        let Traced { span, baggage } = self;
+        let Traced {
+            span,
+            baggage,
+            tracing_spans,
+        } = self;
+        if matches!(span, TransactionOrSpan::Transaction(_)) {
+            let left_out = tracing_spans
+                .load(Ordering::Relaxed)
+                .saturating_sub(MAX_TRACING_SPANS);
+            if left_out > 0 {
+                span.set_data("vk_monitor.tracing_spans_left_out", left_out.into());
+            }
+        }
         sending(&baggage, || span.finish());
     }
 }
@@ -153,6 +176,7 @@ pub(crate) fn start(op: &str, description: &str) -> Option<Traced> {
             return Some(Traced {
                 span,
                 baggage: parent.baggage,
+                tracing_spans: parent.tracing_spans,
             });
         }
         Some(Current::Unsampled(_)) => return None,
@@ -181,7 +205,47 @@ pub(crate) fn start_transaction(context: TransactionContext, baggage: TraceBagga
     Traced {
         span: span.into(),
         baggage: Arc::new(baggage),
+        tracing_spans: Arc::default(),
     }
+}
+
+/// A child for a `tracing` span: of `parent` when given, else of the current span; `None`
+/// outside a recorded span and once the transaction has taken [`MAX_TRACING_SPANS`].
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn start_tracing_child(
+    parent: Option<&Traced>,
+    op: &str,
+    description: &str,
+) -> Option<Traced> {
+    let parent = parent.cloned().or_else(current_traced)?;
+    let offered = parent.tracing_spans.fetch_add(1, Ordering::Relaxed);
+    (offered < MAX_TRACING_SPANS).then(|| parent.child(op, description))
+}
+
+#[cfg(feature = "tracing-subscriber")]
+thread_local! {
+    /// What was current before each `tracing` span with a Sentry span was entered on this
+    /// thread, innermost last: spans are exited in the reverse order.
+    static BEFORE_TRACING: RefCell<Vec<Option<Current>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A `tracing` span's Sentry span is current while it is entered.
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn enter_tracing(span: &Traced) {
+    let _ = CURRENT.try_with(|current| {
+        let before = current.borrow_mut().replace(Current::Sampled(span.clone()));
+        let _ = BEFORE_TRACING.try_with(|stack| stack.borrow_mut().push(before));
+    });
+}
+
+/// The `tracing` span entered last on this thread is exited: what was current before it is
+/// again.
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn exit_tracing() {
+    let Ok(Some(before)) = BEFORE_TRACING.try_with(|stack| stack.borrow_mut().pop()) else {
+        return;
+    };
+    let _ = CURRENT.try_with(|current| *current.borrow_mut() = before);
 }
 
 thread_local! {

@@ -4,14 +4,14 @@
 
 use std::fmt;
 
-use ::tracing::field::{Field, Visit};
 use ::tracing::{Event, Subscriber};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::fields::FieldMap;
 use crate::config::LogFormat;
 use crate::sentry::spans;
 
@@ -72,37 +72,6 @@ where
         }
         let line = serde_json::to_string(&object).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
-    }
-}
-
-/// An event's fields as JSON values.
-#[derive(Default)]
-pub(super) struct FieldMap(pub(super) Map<String, Value>);
-
-impl FieldMap {
-    fn put(&mut self, field: &Field, value: impl Into<Value>) {
-        self.0.insert(field.name().into(), value.into());
-    }
-}
-
-impl Visit for FieldMap {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value);
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value);
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value);
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value);
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value);
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}"));
     }
 }
 

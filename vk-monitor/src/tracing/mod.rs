@@ -1,7 +1,8 @@
 //! Logs that belong to their trace (cargo feature `tracing-subscriber`): the layer that sends
-//! `tracing` events to Sentry, log formats that print the Sentry trace and span ids of the
-//! request or job an event is logged in, and [`init`], a ready subscriber configured from
-//! `RUST_LOG`, `LOG_FORMAT`, `SENTRY_LOG_BREADCRUMBS` and `SENTRY_LOG_EVENTS`.
+//! `tracing` events (and, asked for, spans) to Sentry, log formats that print the Sentry trace
+//! and span ids of the request or job an event is logged in, and [`init`], a ready subscriber
+//! configured from `RUST_LOG`, `LOG_FORMAT`, `SENTRY_LOG_BREADCRUMBS`, `SENTRY_LOG_EVENTS` and
+//! `SENTRY_TRACING_SPANS`.
 //!
 //! An application that has `tracing_subscriber::fmt().init()` changes that one line:
 //!
@@ -25,8 +26,11 @@
 //! # drop(subscriber);
 //! ```
 
+mod fields;
 mod format;
 mod sentry_events;
+mod sentry_layer;
+mod sentry_spans;
 
 use std::fmt;
 
@@ -36,14 +40,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::ConfigError;
 pub use crate::config::{LogFormat, LogSettings};
-pub use sentry_events::SentryEventsLayer;
+pub use sentry_layer::SentryLayer;
 
 /// The layer that turns `tracing` events into Sentry breadcrumbs (`info` and `warn`, on the
 /// current request's scope, at most the client's 100, oldest dropped) and error events
-/// (`error`, linked to the current trace, with the event's fields as context). It does
-/// nothing while no Sentry client runs.
-pub fn layer() -> SentryEventsLayer {
-    SentryEventsLayer::default()
+/// (`error`, linked to the current trace, with the event's fields as context), and, when
+/// asked ([`SentryLayer::spans`]), spans into Sentry child spans. It does nothing while no
+/// Sentry client runs.
+pub fn layer() -> SentryLayer {
+    SentryLayer::default()
 }
 
 /// Installs the process's `tracing` subscriber from the environment ([`LogSettings`]): the
@@ -67,7 +72,8 @@ pub fn init_with(settings: LogSettings) -> Result<(), InitError> {
         .with(
             layer()
                 .breadcrumbs(settings.breadcrumbs)
-                .events(settings.events),
+                .events(settings.events)
+                .spans(settings.spans),
         )
         .with(format::fmt_layer(settings.format))
         .try_init()

@@ -3,13 +3,8 @@
 //! level (default `error`), an error event linked to the current trace, with the event's
 //! fields as context. Field values follow the request data's rules by field name: credentials
 //! never, personal data only with `SENTRY_SEND_DEFAULT_PII`; the message is sent as written.
-//! Every text is cut at 8 KiB. This crate's own events (`vk_monitor::*`) are not sent.
-//!
-//! The Sentry SDK's `sentry-tracing` layer is not used: it turns every `tracing` span into a
-//! Sentry span, which would duplicate the spans of `#[monitored]` calls (themselves `tracing`
-//! spans now), and it links events through the span on the hub's scope, where ours are not
-//! kept (they live in a thread-local, see `sentry::spans`); its conversion helpers are
-//! deprecated.
+//! Every text is cut at 8 KiB (`fields`). This crate's own events (`vk_monitor::*`) are not
+//! sent.
 //!
 //! One failure is one event: an event captured here counts as a report on its thread, so a
 //! `#[monitored]` function that logs `error!` and then returns `Err` is reported once, by the
@@ -18,66 +13,33 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ::tracing::{Event, Level, Subscriber};
+use ::tracing::{Event, Level};
 use sentry::Hub;
 use sentry::protocol::{Breadcrumb, Event as SentryEvent, Level as SentryLevel};
 use serde_json::Value;
 use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::{Context, Layer};
 
-use super::format::FieldMap;
-use crate::sentry::scrub::{FILTERED, names_a_secret, names_personal_data};
+use super::fields::{self, FieldMap};
 use crate::sentry::{events, spans, state};
 
-/// The layer that sends `tracing` events to Sentry; see [`layer`](super::layer).
-#[derive(Clone, Copy, Debug)]
-pub struct SentryEventsLayer {
-    breadcrumbs: LevelFilter,
-    events: LevelFilter,
-}
-
-impl Default for SentryEventsLayer {
-    fn default() -> Self {
-        SentryEventsLayer {
-            breadcrumbs: LevelFilter::INFO,
-            events: LevelFilter::ERROR,
-        }
+/// Sends `event` as an error event (at `events_from` or above) or a breadcrumb (at
+/// `breadcrumbs_from` or above), or not at all.
+pub(super) fn send(event: &Event<'_>, breadcrumbs_from: LevelFilter, events_from: LevelFilter) {
+    // This crate's own lines (one per request, logged as it ends, outside its hub) say
+    // what Sentry already has.
+    if !state::active() || event.metadata().target().starts_with("vk_monitor") {
+        return;
     }
-}
-
-impl SentryEventsLayer {
-    /// Events at `level` or above (and below the events' level) become breadcrumbs;
-    /// `LevelFilter::OFF`: none.
-    pub fn breadcrumbs(mut self, level: LevelFilter) -> Self {
-        self.breadcrumbs = level;
-        self
-    }
-
-    /// Events at `level` or above become Sentry error events; `LevelFilter::OFF`: none.
-    pub fn events(mut self, level: LevelFilter) -> Self {
-        self.events = level;
-        self
-    }
-}
-
-impl<S: Subscriber> Layer<S> for SentryEventsLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        // This crate's own lines (one per request, logged as it ends, outside its hub) say
-        // what Sentry already has.
-        if !state::active() || event.metadata().target().starts_with("vk_monitor") {
-            return;
-        }
-        let level = *event.metadata().level();
-        if is_at_least(level, self.events) {
-            capture(event, level);
-        } else if is_at_least(level, self.breadcrumbs) {
-            add_breadcrumb(event, level);
-        }
+    let level = *event.metadata().level();
+    if is_at_least(level, events_from) {
+        capture(event, level);
+    } else if is_at_least(level, breadcrumbs_from) {
+        add_breadcrumb(event, level);
     }
 }
 
 /// `level` is at least as severe as `filter` (`LevelFilter` orders verbosity, not severity).
-fn is_at_least(level: Level, filter: LevelFilter) -> bool {
+pub(super) fn is_at_least(level: Level, filter: LevelFilter) -> bool {
     filter != LevelFilter::OFF && level <= filter
 }
 
@@ -105,13 +67,7 @@ fn message_and_fields(event: &Event<'_>) -> (Option<String>, BTreeMap<String, Va
             }));
             continue;
         }
-        let hidden = names_a_secret(&name) || (!pii && names_personal_data(&name));
-        let value = match value {
-            _ if hidden => FILTERED.into(),
-            // A `Debug` of a whole request fits in an event, not more.
-            Value::String(text) => events::bounded(&text).into(),
-            other => other,
-        };
+        let value = fields::for_sentry(&name, value, pii);
         kept.insert(name, value);
     }
     (message, kept)

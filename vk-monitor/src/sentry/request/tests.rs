@@ -3,6 +3,7 @@ use http::{HeaderMap, Method, Request};
 use super::data::*;
 use super::trace_headers::*;
 use super::transaction_name;
+use crate::sentry::scrub::percent_decode;
 
 const TRACE: &str = "771a43a4192642f0b136d5159a501700";
 const SPAN: &str = "b7ad6b7169203331";
