@@ -2,15 +2,17 @@
 //! a loopback receiver and a real axum server on two worker threads: tower-http's `TraceLayer`
 //! span, a `#[tracing::instrument]` fn and a span inside a `#[monitored]` call nest where they
 //! run, the monitored call is one span, not two, fields are filtered as events' are, a span
-//! below the level is left out, each request's spans are its own, and a transaction takes at
-//! most 500. Without `spans(..)` (the default), none are made.
+//! below the level is left out, each request's spans are its own, a transaction takes at
+//! most 500, and the error `TraceLayer` logs for a 500 is not a second Sentry event. Without
+//! `spans(..)` (the default), no span is made.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::routing::get;
-use sentry::protocol::{Context, Span, Transaction};
+use sentry::protocol::{Context, Event, Span, Transaction};
 use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use tracing::Level;
 use tracing_subscriber::filter::LevelFilter;
@@ -54,21 +56,26 @@ async fn many() -> &'static str {
     "ok"
 }
 
+async fn fail() -> StatusCode {
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
 fn app(monitor: &vk_monitor::Monitor) -> Router {
     Router::new()
         .route("/calls/{id}", get(call))
         .route("/many", get(many))
+        .route("/fail", get(fail))
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)))
         .layer(monitor.layer())
 }
 
-/// Serves `app`, sends `paths` (at once) and returns every transaction received, once
-/// `expected` have arrived.
+/// Serves `app`, sends `paths` (at once) and returns every transaction and event received,
+/// once `expected` transactions have arrived.
 fn run(
     subscriber: impl tracing::Subscriber + Send + Sync + 'static,
     paths: Vec<String>,
     expected: usize,
-) -> Vec<Transaction<'static>> {
+) -> (Vec<Transaction<'static>>, Vec<Event<'static>>) {
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,7 +96,8 @@ fn run(
             .map(|path| tokio::spawn(async move { http_get(addr, &path).await }))
             .collect();
         for request in requests {
-            assert_eq!(request.await.unwrap().status, 200);
+            let status = request.await.unwrap().status;
+            assert!(status == 200 || status == 500, "{status}");
         }
         for _ in 0..50 {
             assert!(monitor.flush(Duration::from_secs(5)));
@@ -98,9 +106,9 @@ fn run(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let transactions = receiver.received().0;
+        let (transactions, events) = receiver.received();
         assert_eq!(transactions.len(), expected, "one transaction per request");
-        transactions
+        (transactions, events)
     })
 }
 
@@ -134,7 +142,15 @@ fn spans_nest_where_they_run_once_each_filtered_and_bounded() {
         .map(|id| format!("/calls/{id}?token=t{id}&page=2"))
         .collect();
     paths.push("/many".into());
-    let transactions = run(subscriber, paths, 21);
+    paths.push("/fail".into());
+    let (transactions, events) = run(subscriber, paths, 22);
+
+    // TraceLayer logs an `error` for the 500 as well: one failure, one event (the layer's).
+    let failures: Vec<_> = events
+        .iter()
+        .map(|event| (event.transaction.as_deref(), event.logger.as_deref()))
+        .collect();
+    assert_eq!(failures, [(Some("GET /fail"), None)], "{events:#?}");
 
     let mut ids = Vec::new();
     for transaction in transactions
@@ -224,7 +240,7 @@ fn default_layer_makes_no_spans() {
         return;
     }
     let subscriber = tracing_subscriber::registry().with(vk_monitor::tracing::layer());
-    let transactions = run(subscriber, vec!["/calls/7".into()], 1);
+    let (transactions, _) = run(subscriber, vec!["/calls/7".into()], 1);
     let ops: Vec<_> = transactions[0]
         .spans
         .iter()

@@ -9,6 +9,8 @@
 //! One failure is one event: an event captured here counts as a report on its thread, so a
 //! `#[monitored]` function that logs `error!` and then returns `Err` is reported once, by the
 //! log event, which comes first (the same rule as a nested call that already reported).
+//! tower-http's `TraceLayer` logs its `error` after the failure was reported: its events are
+//! breadcrumbs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,11 +33,18 @@ pub(super) fn send(event: &Event<'_>, breadcrumbs_from: LevelFilter, events_from
         return;
     }
     let level = *event.metadata().level();
-    if is_at_least(level, events_from) {
+    if is_at_least(level, events_from) && !reports_a_response(event) {
         capture(event, level);
     } else if is_at_least(level, breadcrumbs_from) {
         add_breadcrumb(event, level);
     }
+}
+
+/// tower-http's `TraceLayer` logs an `error` for every failed response (`on_failure`): that
+/// failure is the one the monitored function or the HTTP layer reports, so the line is a
+/// breadcrumb of it rather than a second event.
+fn reports_a_response(event: &Event<'_>) -> bool {
+    event.metadata().target() == "tower_http::trace::on_failure"
 }
 
 /// `level` is at least as severe as `filter` (`LevelFilter` orders verbosity, not severity).
