@@ -1,5 +1,8 @@
-//! The HTTP API. Each handler is `#[monitored]`; `ApiError` tells vk-monitor which failures
-//! are the service's fault (errors) and which are the client's (not errors).
+//! The HTTP API. Each handler is `#[monitored]` with the objective it counts for; `ApiError`
+//! tells vk-monitor which failures are the service's fault (errors) and which are the
+//! client's (not errors).
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,12 +10,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use vk_monitor::{MonitoredError, monitored};
+use vk_monitor::{MonitoredError, Objective, monitored};
 
 use crate::AppState;
 use crate::business::{self, OUTCOMES};
 use crate::repository::{Call, now};
 use crate::speech::SpeechError;
+
+/// What the calls API promises: 99.9% of its calls succeed and 99% answer within 250 ms. The
+/// generic burn-rate alerts page when it spends its 30-day error budget too fast.
+pub const CALLS_API: Objective = Objective::new("calls-api")
+    .success_rate(99.9)
+    .latency(Duration::from_millis(250), 99.0);
+
+/// Transcripts wait on the speech service, whose failures are theirs too (one in ten by
+/// default, `SPEECH_FAILURE_RATE`): 85% succeed and 95% answer within 1 s.
+pub const TRANSCRIPTS: Objective = Objective::new("transcripts")
+    .success_rate(85.0)
+    .latency(Duration::from_secs(1), 95.0);
 
 /// How `#[monitored]` counts each: the client's mistakes are answers, not failures of the
 /// service; a failure is counted by its kind.
@@ -74,7 +89,7 @@ pub struct NewCall {
     callee: String,
 }
 
-#[monitored]
+#[monitored(objective = CALLS_API)]
 pub async fn create_call(
     State(state): State<AppState>,
     Json(new): Json<NewCall>,
@@ -89,12 +104,12 @@ pub async fn create_call(
     Ok((StatusCode::CREATED, Json(call)))
 }
 
-#[monitored]
+#[monitored(objective = CALLS_API)]
 pub async fn list_calls(State(state): State<AppState>) -> Result<Json<Vec<Call>>, ApiError> {
     Ok(Json(state.calls.recent(100).await?))
 }
 
-#[monitored]
+#[monitored(objective = CALLS_API)]
 pub async fn get_call(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -112,7 +127,7 @@ pub struct EndCall {
     outcome: Option<String>,
 }
 
-#[monitored]
+#[monitored(objective = CALLS_API)]
 pub async fn end_call(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -145,7 +160,7 @@ pub async fn end_call(
     }
 }
 
-#[monitored]
+#[monitored(objective = TRANSCRIPTS)]
 pub async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<i64>,

@@ -26,6 +26,15 @@ fn call_provider(fail: bool) -> Result<(), Timeout> {
     if fail { Err(Timeout) } else { Ok(()) }
 }
 
+const PROVIDER: vk_monitor::Objective = vk_monitor::Objective::new("provider")
+    .success_rate(99.5)
+    .latency(std::time::Duration::from_millis(300), 99.0);
+
+/// With an objective whose threshold is not a default bound: its labels, its own bucket and
+/// `objective_target_ratio` pass the checks too.
+#[monitored(objective = PROVIDER)]
+fn call_provider_within_objective() {}
+
 #[monitored]
 fn crash() {
     panic!("for the exposition");
@@ -38,6 +47,7 @@ async fn promtool_accepts_the_exposition() {
     let _ = call_provider(false);
     let _ = call_provider(true);
     let _ = catch_unwind(crash);
+    call_provider_within_objective();
     // A business metric past its series limit: the overflow series and the drop counter.
     metrics::describe_counter!("promtool_orders_total", "Orders by customer.");
     for customer in 0..=DEFAULT_MAX_SERIES {
@@ -73,6 +83,8 @@ async fn promtool_accepts_the_exposition() {
         "http_client_request_duration_seconds_bucket",
         "http_client_requests_in_flight",
         r#"kind="connect"} 1"#,
+        r#"objective_latency_threshold="0.3",result="ok",le="0.3"}"#,
+        r#"objective_target_ratio{objective_name="provider",objective_percentile="99.5"} 0.995"#,
         r#"promtool_orders_total{otel_metric_overflow="true"} 1"#,
         r#"metrics_series_dropped_total{metric="promtool_orders_total"} 1"#,
     ] {

@@ -83,6 +83,7 @@ pub fn example_value(key: &str) -> &'static str {
         "timeout" => "\"500ms\"",
         "critical" => "false",
         "crate" => "::vk_monitor",
+        "objective" => "CALLS_API",
         _ => "path::to::predicate",
     }
 }

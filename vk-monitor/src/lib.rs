@@ -31,6 +31,7 @@ pub use crate::metrics::error::ExporterError;
 pub use crate::metrics::exporter::{Exporter, ExporterBuilder};
 pub use crate::monitor::{InitError, Monitor, MonitorBuilder};
 pub use crate::sentry::{context, trace};
+pub use crate::work::Objective;
 
 #[doc = include_str!("../docs/monitored.md")]
 pub use vk_monitor_macros::monitored;

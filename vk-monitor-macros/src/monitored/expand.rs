@@ -39,9 +39,14 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         let key = key.unraw().to_string();
         quote!((#key, #value))
     });
+    // Spanned on the user's path: a value that is not an `Objective` is reported there.
+    let objective = args
+        .objective
+        .as_ref()
+        .map(|path| quote_spanned!(path_span(path)=> .with_objective(&#path)));
     let site = quote! {
         static __VK_SITE: #private::CallSite =
-            #private::CallSite::new(#name, ::core::module_path!(), #op, &[#(#tags),*]);
+            #private::CallSite::new(#name, ::core::module_path!(), #op, &[#(#tags),*])#objective;
     };
     let outcome = match &args.classifier {
         None => quote!(#private::outcome_of!(&__vk_out)),

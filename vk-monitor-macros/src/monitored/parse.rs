@@ -10,7 +10,8 @@ use syn::{Ident, LitStr, Path, Token};
 
 use crate::args::{Errors, ParseArgs, RawArg, parse_label, parse_path, set_once};
 
-const EXPECTED: &str = "expected one of `name`, `op`, `ok_if`, `error_if`, `tags`, `crate`";
+const EXPECTED: &str =
+    "expected one of `name`, `op`, `ok_if`, `error_if`, `tags`, `objective`, `crate`";
 
 /// How the return value is turned into an outcome when the user overrides the default.
 pub enum Classifier {
@@ -27,13 +28,23 @@ pub struct MonitoredArgs {
     pub classifier: Option<Classifier>,
     /// `tags(key = "value", ...)`: static tags of the call's Sentry span and events.
     pub tags: Option<Vec<(Ident, LitStr)>>,
+    /// `objective = PATH`: a `vk_monitor::Objective` const (or static) the call counts for.
+    pub objective: Option<Path>,
     pub krate: Option<Path>,
 }
 
 impl ParseArgs for MonitoredArgs {
     fn accept(&mut self, arg: RawArg) -> syn::Result<()> {
         let key = arg.known_key(
-            &["name", "op", "ok_if", "error_if", "tags", "crate"],
+            &[
+                "name",
+                "op",
+                "ok_if",
+                "error_if",
+                "tags",
+                "objective",
+                "crate",
+            ],
             EXPECTED,
         )?;
         if key == "tags" {
@@ -51,6 +62,17 @@ impl ParseArgs for MonitoredArgs {
             "name" => set_once(&mut self.name, &arg.key, parse_label(arg.value, "name")?),
             "op" => set_once(&mut self.op, &arg.key, parse_label(arg.value, "op")?),
             "crate" => set_once(&mut self.krate, &arg.key, parse_path(arg.value, "crate")?),
+            "objective" => {
+                let span = arg.value.span();
+                let path = syn::parse2(arg.value).map_err(|_| {
+                    syn::Error::new(
+                        span,
+                        "`objective` takes the path of a `vk_monitor::Objective` const, \
+                         such as `objective = CALLS_API`",
+                    )
+                })?;
+                set_once(&mut self.objective, &arg.key, path)
+            }
             _ => {
                 let path = parse_path(arg.value, &key)?;
                 if let Some(previous) = &self.classifier {

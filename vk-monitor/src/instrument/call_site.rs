@@ -22,7 +22,7 @@ use crate::metrics::names::{
 };
 use crate::sentry::spans::{self, Reports};
 use crate::sentry::{events, state};
-use crate::work::{Ending, Families, LabelStyle, Unit, Work};
+use crate::work::{Ending, Families, LabelStyle, Objective, Unit, Work};
 
 static FAMILIES: Families = Families {
     total: FUNCTION_CALLS_TOTAL,
@@ -53,6 +53,8 @@ pub struct CallSite {
     op: &'static str,
     /// Static tags of the call's span and error events (`tags(key = "value")`).
     tags: &'static [(&'static str, &'static str)],
+    /// `objective = ...`: its labels go on the calls counter and the duration histogram.
+    objective: Option<&'static Objective>,
     /// The `function` label: the fn name, or `Type::method`.
     label: OnceLock<SharedString>,
     /// `module::function`, the Sentry span's description.
@@ -75,10 +77,17 @@ impl CallSite {
             module,
             op,
             tags,
+            objective: None,
             label: OnceLock::new(),
             description: OnceLock::new(),
             unit: OnceLock::new(),
         }
+    }
+
+    /// The site, with the labels of `objective` on its calls and durations.
+    pub const fn with_objective(mut self, objective: &'static Objective) -> Self {
+        self.objective = Some(objective);
+        self
     }
 
     /// Starts recording a call of a free function: `function` is the fn name.
@@ -141,9 +150,10 @@ impl CallSite {
 
     #[cold]
     fn register(&self, function: &str) -> Unit {
-        let unit = Unit::new(
+        let unit = Unit::with_objective(
             &FAMILIES,
             &[("function", function), ("module", self.module)],
+            self.objective,
         );
         unit.start_at_zero(&RESULTS, &["error", "panic"]);
         unit

@@ -125,6 +125,8 @@ struct Series {
     /// The last `_sum` rendered, in nanoseconds: a render that reads the sum while a wrap is
     /// being counted repeats it rather than show Prometheus a decrease.
     rendered_sum: u128,
+    /// Bounds of its own, formatted, where it has one more than its family's.
+    bounds: Option<Box<[Box<str>]>>,
 }
 
 struct Family {
@@ -144,27 +146,52 @@ pub(crate) fn register(
     help: &'static str,
     labels: &[(&str, &str)],
 ) -> &'static Histogram {
+    register_with_bound(name, help, labels, None)
+}
+
+/// [`register`], with `bound` (seconds) among the series' bucket bounds: an objective's
+/// latency threshold, which its alert reads as a bucket. The family's other series keep the
+/// family's bounds.
+pub(crate) fn register_with_bound(
+    name: &'static str,
+    help: &'static str,
+    labels: &[(&str, &str)],
+    bound: Option<f64>,
+) -> &'static Histogram {
     let bounds = buckets_for(name);
-    let histogram: &'static Histogram = Box::leak(Box::new(Histogram::new(bounds)));
+    let own_bounds = bound.filter(|bound| !bounds.contains(bound)).map(|bound| {
+        let mut own = bounds.to_vec();
+        own.push(bound);
+        own.sort_by(f64::total_cmp);
+        own
+    });
+    let histogram = Histogram::new(own_bounds.as_deref().unwrap_or(bounds));
+    let histogram: &'static Histogram = Box::leak(Box::new(histogram));
     let mut families = FAMILIES.lock().unwrap_or_else(PoisonError::into_inner);
     let series = Series {
         labels: label_text(labels),
         histogram,
         rendered_sum: 0,
+        bounds: own_bounds.map(|own| formatted(&own)),
     };
     match families.iter_mut().find(|family| family.name == name) {
         Some(family) => family.series.push(series),
         None => families.push(Family {
             name,
             help,
-            bounds: bounds
-                .iter()
-                .map(|b| b.to_string().into_boxed_str())
-                .collect(),
+            bounds: formatted(bounds),
             series: vec![series],
         }),
     }
     histogram
+}
+
+/// The `le` value of each bound.
+fn formatted(bounds: &[f64]) -> Box<[Box<str>]> {
+    bounds
+        .iter()
+        .map(|b| b.to_string().into_boxed_str())
+        .collect()
 }
 
 /// The length of the last render, to size the next one's buffer at once.
@@ -191,7 +218,8 @@ pub(crate) fn render(out: &mut String, format: Format) {
             histogram.counts(&arenas, &mut counts);
             let sum_nanos = histogram.sum_nanos(&arenas);
             let mut cumulative = 0;
-            let les = family.bounds.iter().map(|le| &**le).chain(["+Inf"]);
+            let bounds = series.bounds.as_deref().unwrap_or(&family.bounds);
+            let les = bounds.iter().map(|le| &**le).chain(["+Inf"]);
             for (index, (count, le)) in counts.iter().zip(les).enumerate() {
                 cumulative += count;
                 out.push_str(name);

@@ -37,6 +37,10 @@ pub const HEALTH_CHECK_DURATION_SECONDS: &str = "health_check_duration_seconds";
 /// Counter: Sentry envelopes that were not delivered, label `reason` (`queue_full`,
 /// `rate_limited`, `network_error`, `rejected`).
 pub const SENTRY_ENVELOPES_DROPPED_TOTAL: &str = "sentry_envelopes_dropped_total";
+/// Gauge: the target of each objective in use, as a ratio (`0.999` for 99.9%), labels
+/// `objective_name`, `objective_percentile` and, for a latency target,
+/// `objective_latency_threshold`: what the alert rules divide by.
+pub const OBJECTIVE_TARGET_RATIO: &str = "objective_target_ratio";
 /// Gauge, always 1: labels `service`, `version`, `environment`.
 pub const BUILD_INFO: &str = "build_info";
 /// Counter: registrations of a new label set refused because its metric already had as many
@@ -69,7 +73,7 @@ pub(crate) enum Type {
 /// in the crate's own storage and rendered by it; the `metrics` recorder serves only the
 /// application's metrics (and the process metrics of `metrics-process`), and refuses a metric
 /// of the application that has one of these names.
-const FAMILIES: [(&str, Type, &str); 15] = [
+const FAMILIES: [(&str, Type, &str); 16] = [
     (
         FUNCTION_CALLS_TOTAL,
         Type::Counter,
@@ -139,6 +143,11 @@ const FAMILIES: [(&str, Type, &str); 15] = [
         SENTRY_ENVELOPES_DROPPED_TOTAL,
         Type::Counter,
         "Sentry envelopes not delivered, by reason: queue_full, rate_limited, network_error or rejected.",
+    ),
+    (
+        OBJECTIVE_TARGET_RATIO,
+        Type::Gauge,
+        "Target of each objective in use, as a ratio: the share of calls that must succeed, or be faster than objective_latency_threshold.",
     ),
     (
         METRICS_SERIES_DROPPED_TOTAL,

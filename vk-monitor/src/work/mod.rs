@@ -9,6 +9,7 @@
 
 mod ending;
 mod guard;
+mod objective;
 mod tree;
 mod unit;
 
@@ -16,5 +17,6 @@ pub(crate) use ending::{
     CANCELLED, CANCELLED_STATUS, ERROR, Ending, LabelStyle, SERVER_ERROR, is_failure,
 };
 pub(crate) use guard::Work;
+pub use objective::Objective;
 pub(crate) use tree::{Scope, Tree};
 pub(crate) use unit::{Families, Unit};

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use quanta::Clock;
 
 use super::ending::{Ending, LabelStyle, SeriesKey};
+use super::objective::{Objective, ObjectiveLabels};
 use crate::metrics::counter::{self, Counter};
 use crate::metrics::names::help;
 use crate::metrics::{HandleCache, Histogram, InFlight, gauge, histogram};
@@ -42,6 +43,8 @@ pub(crate) struct Unit {
     pub(super) clock: &'static Clock,
     /// The identity's labels, in exposition order, before the ending's.
     labels: Box<[(&'static str, Box<str>)]>,
+    /// The objective's labels, after the identity's, on the count and duration series.
+    objective: Option<ObjectiveLabels>,
     pub(crate) in_flight: &'static InFlight,
     slots: [OnceLock<(SeriesKey, &'static EndingSeries)>; SLOTS],
     by_key: HandleCache<SeriesKey, EndingSeries>,
@@ -62,6 +65,15 @@ pub(crate) struct EndingSeries {
 impl Unit {
     /// The series of the identity `labels` (name, value pairs) in `families`.
     pub(crate) fn new(families: &'static Families, labels: &[(&'static str, &str)]) -> Unit {
+        Unit::with_objective(families, labels, None)
+    }
+
+    /// [`Unit::new`], with the labels of `objective` on its count and duration series.
+    pub(crate) fn with_objective(
+        families: &'static Families,
+        labels: &[(&'static str, &str)],
+        objective: Option<&Objective>,
+    ) -> Unit {
         let name = families.in_flight;
         let in_flight = gauge::in_flight(name, help(name), labels);
         Unit {
@@ -71,6 +83,7 @@ impl Unit {
                 .iter()
                 .map(|&(name, value)| (name, value.into()))
                 .collect(),
+            objective: objective.map(ObjectiveLabels::of),
             in_flight,
             slots: [const { OnceLock::new() }; SLOTS],
             by_key: HandleCache::new(),
@@ -101,8 +114,13 @@ impl Unit {
         series.duration.get_or_init(|| {
             let name = self.families.duration;
             let value = key.label(self.families.style);
-            self.with_labels(self.families.ending_label, &value, |labels| {
-                histogram::register(name, help(name), labels)
+            let (objective, bound) = self
+                .objective
+                .as_ref()
+                .map(ObjectiveLabels::of_duration)
+                .unwrap_or_default();
+            self.with_labels(&objective, self.families.ending_label, &value, |labels| {
+                histogram::register_with_bound(name, help(name), labels, bound)
             })
         })
     }
@@ -113,9 +131,15 @@ impl Unit {
         self.by_key.get_or_insert(&key, |&key| {
             let name = self.families.total;
             let value = key.label(self.families.style);
-            let count = self.with_labels(self.families.ending_label, &value, |labels| {
-                counter::register(name, help(name), labels)
-            });
+            let objective = self
+                .objective
+                .as_ref()
+                .map(ObjectiveLabels::of_count)
+                .unwrap_or_default();
+            let count =
+                self.with_labels(&objective, self.families.ending_label, &value, |labels| {
+                    counter::register(name, help(name), labels)
+                });
             let series = EndingSeries {
                 count,
                 duration: OnceLock::new(),
@@ -147,15 +171,17 @@ impl Unit {
     fn make_errors(&self, kind: &'static str) -> &'static Counter {
         let name = self.families.errors.unwrap_or_default();
         self.errors.get_or_insert(&kind, |&kind| {
-            let counter = self.with_labels("kind", kind, |labels| {
+            let counter = self.with_labels(&[], "kind", kind, |labels| {
                 counter::register(name, help(name), labels)
             });
             (kind, counter)
         })
     }
 
+    /// The identity's labels, then `objective`'s, then `last`.
     fn with_labels<R>(
         &self,
+        objective: &[(&'static str, &str)],
         last: &'static str,
         value: &str,
         register: impl FnOnce(&[(&str, &str)]) -> R,
@@ -165,6 +191,7 @@ impl Unit {
             .iter()
             .map(|(name, value)| (*name, &**value))
             .collect();
+        labels.extend_from_slice(objective);
         labels.push((last, value));
         register(&labels)
     }
