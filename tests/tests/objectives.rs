@@ -141,3 +141,62 @@ async fn objective_labels_buckets_and_targets() {
         "each target once, in the order first used"
     );
 }
+
+async fn call(axum::extract::Path(id): axum::extract::Path<u32>) -> axum::http::StatusCode {
+    if id == 2 {
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
+/// A route given an objective on the layer: the same labels on its requests' series; another
+/// route of the same layer is unchanged.
+#[tokio::test]
+async fn a_route_counts_for_its_objective() {
+    exporter();
+    let app = axum::Router::new()
+        .route("/calls/{id}", axum::routing::get(call))
+        .route("/other", axum::routing::get(|| async { "ok" }))
+        .layer(vk_monitor::http::MonitorLayer::new().objective("/calls/{id}", CALLS));
+    let addr = vk_monitor_tests::serve(app).await;
+    for path in ["/calls/1", "/calls/2", "/calls/3", "/other"] {
+        vk_monitor_tests::http_get(addr, path).await;
+    }
+    let samples = parse_exposition(&exporter().render());
+    let requests: Vec<_> = samples
+        .iter()
+        .filter(|s| s.name == "http_requests_total")
+        .collect();
+    let of_route = |route: &str| -> Vec<&&Sample> {
+        requests
+            .iter()
+            .filter(|s| label(s, "route") == Some(route))
+            .collect()
+    };
+    let calls = of_route("/calls/{id}");
+    let by_status = |status: &str| {
+        calls
+            .iter()
+            .find(|s| label(s, "status") == Some(status))
+            .map(|s| s.value)
+    };
+    assert_eq!((by_status("200"), by_status("500")), (Some(2.0), Some(1.0)));
+    for sample in &calls {
+        assert_eq!(label(sample, "objective_name"), Some("calls-api"));
+        assert_eq!(label(sample, "objective_percentile"), Some("99.9"));
+    }
+    for sample in of_route("/other") {
+        assert_eq!(label(sample, "objective_name"), None, "{sample:?}");
+    }
+    let duration = samples
+        .iter()
+        .find(|s| {
+            s.name == "http_request_duration_seconds_bucket"
+                && label(s, "route") == Some("/calls/{id}")
+                && label(s, "le") == Some("0.25")
+        })
+        .expect("the threshold's bucket");
+    assert_eq!(label(duration, "objective_percentile"), Some("99"));
+    assert_eq!(label(duration, "objective_latency_threshold"), Some("0.25"));
+}

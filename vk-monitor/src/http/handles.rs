@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use crate::metrics::names::{
     HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL,
 };
-use crate::work::{Families, LabelStyle, Scope, Tree};
+use crate::work::{Families, LabelStyle, Objective, Scope, Tree};
 
 static FAMILIES: Families = Families {
     total: HTTP_REQUESTS_TOTAL,
@@ -23,4 +23,9 @@ static TREE: Tree = Tree::new(&FAMILIES, "route");
 pub(super) fn routes() -> &'static Scope {
     static ROUTES: LazyLock<Scope> = LazyLock::new(|| Scope::unbounded(&TREE));
     &ROUTES
+}
+
+/// The route template `route` counts for `objective` (its requests' series made from now on).
+pub(super) fn set_objective(route: &str, objective: Objective) {
+    TREE.set_objective(route, objective);
 }

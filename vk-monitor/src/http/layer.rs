@@ -1,11 +1,14 @@
-//! The layer's configuration: which routes it leaves out.
+//! The layer's configuration: which routes it leaves out, whether it logs each request, and
+//! the objectives routes count for.
 
 use tower_layer::Layer;
 
+use super::handles;
 use super::service::MonitorService;
 use crate::routes::ExcludedRoutes;
 #[cfg(doc)]
 use crate::routes::{DEFAULT_EXCLUDED_ROUTES, UNMATCHED_ROUTE};
+use crate::work::Objective;
 
 /// Monitors every request through the wrapped service: its RED metrics by matched route, a
 /// Sentry transaction when Sentry is on and the request is sampled, and a `500` answer for a
@@ -69,6 +72,7 @@ use crate::routes::{DEFAULT_EXCLUDED_ROUTES, UNMATCHED_ROUTE};
 pub struct MonitorLayer {
     excluded: ExcludedRoutes,
     log_requests: bool,
+    objectives: Vec<(String, Objective)>,
 }
 
 impl MonitorLayer {
@@ -99,6 +103,33 @@ impl MonitorLayer {
         self
     }
 
+    /// The requests of the route template `route` (e.g. `/calls/{id}`) count for `objective`:
+    /// `http_requests_total` carries its success rate's labels (`objective_name`,
+    /// `objective_percentile`) and `http_request_duration_seconds` its latency's (with
+    /// `objective_latency_threshold`, one of that series' bucket bounds), as for a
+    /// `#[monitored(objective = ..)]` function; several routes and functions may share one.
+    /// A 5xx is a failure, a 499 (the client went away) does not count. The first objective
+    /// given for a route is its objective, in every layer of the process.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vk_monitor::Objective;
+    /// use vk_monitor::http::MonitorLayer;
+    ///
+    /// const CALLS_API: Objective = Objective::new("calls-api")
+    ///     .success_rate(99.9)
+    ///     .latency(Duration::from_millis(250), 99.0);
+    ///
+    /// let layer = MonitorLayer::new()
+    ///     .objective("/calls", CALLS_API)
+    ///     .objective("/calls/{id}", CALLS_API);
+    /// # drop(layer);
+    /// ```
+    pub fn objective(mut self, route: impl Into<String>, objective: Objective) -> Self {
+        self.objectives.push((route.into(), objective));
+        self
+    }
+
     /// The routes left out, for the Sentry client's filters.
     pub(crate) fn excluded(&self) -> &ExcludedRoutes {
         &self.excluded
@@ -109,6 +140,10 @@ impl<S> Layer<S> for MonitorLayer {
     type Service = MonitorService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // Declared before any request of the route can make its series.
+        for (route, objective) in &self.objectives {
+            handles::set_objective(route, *objective);
+        }
         MonitorService::new(inner, self.excluded.clone(), self.log_requests)
     }
 }

@@ -150,7 +150,7 @@ impl CallSite {
 
     #[cold]
     fn register(&self, function: &str) -> Unit {
-        let unit = Unit::with_objective(
+        let unit = Unit::new(
             &FAMILIES,
             &[("function", function), ("module", self.module)],
             self.objective,

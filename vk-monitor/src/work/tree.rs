@@ -14,6 +14,7 @@ use std::sync::{OnceLock, PoisonError, RwLock};
 
 use http::Method;
 
+use super::objective::Objective;
 use super::unit::{Families, Unit};
 use crate::method::{LABELS, method_index, method_label};
 use crate::metrics::{FnvBuild, HandleCache};
@@ -24,6 +25,8 @@ pub(crate) struct Tree {
     /// The identity's label: `route`, `host`.
     label: &'static str,
     identities: HandleCache<Box<str>, Identity>,
+    /// The objective of each identity that has one, declared before its first unit is made.
+    objectives: RwLock<Vec<(Box<str>, Objective)>>,
 }
 
 /// One identity's units, per method.
@@ -39,7 +42,31 @@ impl Tree {
             families,
             label,
             identities: HandleCache::new(),
+            objectives: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Gives the identity `value` the labels of `objective`, on the units made from now on;
+    /// the first objective declared for a value is its objective.
+    pub(crate) fn set_objective(&self, value: &str, objective: Objective) {
+        let mut objectives = self
+            .objectives
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !objectives.iter().any(|(known, _)| **known == *value) {
+            objectives.push((value.into(), objective));
+        }
+    }
+
+    fn objective_of(&self, value: &str) -> Option<Objective> {
+        let objectives = self
+            .objectives
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        objectives
+            .iter()
+            .find(|(known, _)| **known == *value)
+            .map(|(_, objective)| *objective)
     }
 
     fn identity(&'static self, value: &str) -> &'static Identity {
@@ -75,7 +102,8 @@ impl Identity {
                 ("method", method_label(index)),
                 (self.tree.label, &*self.value),
             ];
-            Unit::new(self.tree.families, &labels)
+            let objective = self.tree.objective_of(&self.value);
+            Unit::new(self.tree.families, &labels, objective.as_ref())
         })
     }
 }

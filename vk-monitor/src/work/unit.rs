@@ -63,13 +63,9 @@ pub(crate) struct EndingSeries {
 }
 
 impl Unit {
-    /// The series of the identity `labels` (name, value pairs) in `families`.
-    pub(crate) fn new(families: &'static Families, labels: &[(&'static str, &str)]) -> Unit {
-        Unit::with_objective(families, labels, None)
-    }
-
-    /// [`Unit::new`], with the labels of `objective` on its count and duration series.
-    pub(crate) fn with_objective(
+    /// The series of the identity `labels` (name, value pairs) in `families`, with the labels
+    /// of `objective` (if any) on its count and duration series.
+    pub(crate) fn new(
         families: &'static Families,
         labels: &[(&'static str, &str)],
         objective: Option<&Objective>,
