@@ -14,6 +14,7 @@ use syn::ext::IdentExt;
 use syn::visit_mut::{self, VisitMut};
 use syn::{LitStr, ReturnType, Token, Type};
 
+use super::docs::promql_docs;
 use super::parse::{Classifier, MonitoredArgs};
 use crate::args::private_path;
 use crate::item::AnnotatedFn;
@@ -142,8 +143,14 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
         }
     };
 
+    let docs = promql_docs(
+        name,
+        args.name.is_none() && sig.receiver().is_some(),
+        args.objective.as_ref(),
+    );
     quote! {
         #(#attrs)*
+        #docs
         #vis #sig {
             #site
             #trace_site

@@ -2,6 +2,7 @@
 //! only when all of it is valid. Otherwise the user's item comes back unchanged with every error;
 //! so does a valid one when instrumentation is off.
 
+mod docs;
 mod expand;
 mod parse;
 mod validate;

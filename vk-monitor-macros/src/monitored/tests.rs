@@ -74,3 +74,57 @@ fn the_tracing_span_follows_the_tracing_feature() {
         }
     }
 }
+
+/// The doc section of the expansion, its doc attributes' text pieces joined.
+fn promql_of(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+    let out = monitored(args, item, true).to_string();
+    assert!(
+        out.contains("cfg_attr (doc , doc"),
+        "docs only under cfg(doc): {out}"
+    );
+    out
+}
+
+#[test]
+fn the_docs_give_the_promql_of_the_function() {
+    let free = promql_of(
+        quote!(),
+        quote!(
+            fn create_call() {}
+        ),
+    );
+    for expected in [
+        r#""sum(rate(function_calls_total" , "{function=\"create_call\", module=\"" , :: core :: module_path ! ()"#,
+        r#"result=~\"error|panic\""#,
+        "histogram_quantile(0.99",
+    ] {
+        assert!(free.contains(expected), "{expected} in {free}");
+    }
+    assert!(
+        !free.contains("burn rate"),
+        "no objective, no burn rate: {free}"
+    );
+
+    let method = promql_of(
+        quote!(),
+        quote!(
+            fn end(&self) {}
+        ),
+    );
+    assert!(method.contains(r#"function=~\".+::end\""#), "{method}");
+
+    let with_objective = promql_of(
+        quote!(objective = CALLS_API),
+        quote!(
+            fn create_call() {}
+        ),
+    );
+    assert!(
+        with_objective.contains("burn rate of the error budget of CALLS_API"),
+        "{with_objective}"
+    );
+    assert!(
+        with_objective.contains("objective_target_ratio"),
+        "{with_objective}"
+    );
+}
