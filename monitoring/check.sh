@@ -94,6 +94,7 @@ METRICS = {
     "voice_calls_active", "voice_calls_total", "health_check_up",
     "sentry_envelopes_dropped_total", "metrics_series_dropped_total",
     "http_client_requests_total", "http_client_requests_in_flight", "http_client_errors_total",
+    "objective_target_ratio",
 }
 for histogram in ("http_request_duration_seconds", "function_call_duration_seconds",
                   "voice_call_duration_seconds", "health_check_duration_seconds",
@@ -303,6 +304,13 @@ ALERTS = [
     ({"alertname": "ErrorBudgetBurnFast", "job": "voice-calls", "severity": "page"}, False),
     ({"alertname": "ErrorBudgetBurnSlow", "job": "voice-calls", "severity": "ticket"}, True),
     ({"alertname": "ErrorBudgetBurnSlow", "job": "voice-calls-eu", "severity": "ticket"}, False),
+    # An objective's page mutes its ticket of the same alert only: not another objective's,
+    # not the latency alert's, not another job's.
+    ({"alertname": "ObjectiveErrorBudgetBurn", "job": "voice-calls", "objective_name": "calls-api", "objective_percentile": "99.9", "severity": "page"}, False),
+    ({"alertname": "ObjectiveErrorBudgetBurn", "job": "voice-calls", "objective_name": "calls-api", "objective_percentile": "99.9", "severity": "ticket"}, True),
+    ({"alertname": "ObjectiveErrorBudgetBurn", "job": "voice-calls", "objective_name": "transcripts", "objective_percentile": "85", "severity": "ticket"}, False),
+    ({"alertname": "ObjectiveLatencyBudgetBurn", "job": "voice-calls", "objective_name": "calls-api", "objective_percentile": "99", "severity": "ticket"}, False),
+    ({"alertname": "ObjectiveErrorBudgetBurn", "job": "voice-calls-eu", "objective_name": "calls-api", "objective_percentile": "99.9", "severity": "ticket"}, False),
     # A down target mutes every other alert of its job, but not the other targets' ServiceDown
     # and not other jobs.
     ({"alertname": "ServiceDown", "job": "voice-calls-us", "instance": "10.0.0.3:3000", "severity": "page"}, False),
@@ -409,6 +417,10 @@ step "alertmanager routes DependencyErrorRate (severity=ticket) to ticket" \
   am_route ticket alertname=DependencyErrorRate job=voice-calls host=speech.internal severity=ticket
 step "alertmanager routes MetricsSeriesDropped (severity=ticket) to ticket" \
   am_route ticket alertname=MetricsSeriesDropped job=voice-calls metric=voice_logins_total severity=ticket
+step "alertmanager routes an objective's fast burn to page" \
+  am_route page alertname=ObjectiveErrorBudgetBurn job=voice-calls objective_name=calls-api objective_percentile=99.9 severity=page
+step "alertmanager routes an objective's slow burn to ticket" \
+  am_route ticket alertname=ObjectiveLatencyBudgetBurn job=voice-calls objective_name=calls-api objective_percentile=99 severity=ticket
 step "alertmanager routes another severity to default" \
   am_route default alertname=DiskFilling job=voice-calls severity=info
 step "alertmanager routes an alert without severity to default" \
