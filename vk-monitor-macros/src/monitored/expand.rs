@@ -159,6 +159,27 @@ pub fn expand(args: &MonitoredArgs, func: &AnnotatedFn) -> TokenStream {
     }
 }
 
+/// Instrumentation off: the function as written, but for a use of its objective in the body,
+/// so that a `const` only the attribute names is not dead code, and a path that names no
+/// value is still an error where it is written.
+pub fn unchanged_but_for(func: &AnnotatedFn, objective: &syn::Path) -> TokenStream {
+    let AnnotatedFn {
+        attrs,
+        vis,
+        sig,
+        body,
+        ..
+    } = func;
+    let used = quote_spanned!(path_span(objective)=> let _ = &#objective;);
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #used
+            #body
+        }
+    }
+}
+
 /// The call's `tracing` span, at `INFO` like `#[tracing::instrument]`: named after the function,
 /// with the label the metrics use (`Type::method` for methods), the module and the op. When no
 /// subscriber wants it, creating it is a load and a branch.

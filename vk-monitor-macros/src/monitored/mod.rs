@@ -1,6 +1,6 @@
 //! `#[monitored]`: parses the arguments and the function, validates the signature, and expands
 //! only when all of it is valid. Otherwise the user's item comes back unchanged with every error;
-//! so does a valid one when instrumentation is off.
+//! so does a valid one when instrumentation is off (but for a use of its objective).
 
 mod docs;
 mod expand;
@@ -24,6 +24,10 @@ pub fn monitored(args: TokenStream, item: TokenStream, enabled: bool) -> TokenSt
     }
     match (errors.finish(), args, func) {
         (Ok(()), Some(args), Some(func)) if enabled => expand::expand(&args, &func),
+        (Ok(()), Some(args), Some(func)) => match &args.objective {
+            Some(objective) => expand::unchanged_but_for(&func, objective),
+            None => item,
+        },
         (Ok(()), ..) => item,
         (Err(error), ..) => item::with_errors(item, &error),
     }

@@ -13,6 +13,21 @@ fn disabled_emits_the_item_unchanged() {
 }
 
 #[test]
+fn disabled_still_uses_the_objective() {
+    let out = monitored(
+        quote!(objective = CALLS_API),
+        quote!(
+            fn load() -> u8 {
+                7
+            }
+        ),
+        false,
+    )
+    .to_string();
+    assert_eq!(out, "fn load () -> u8 { let _ = & CALLS_API ; 7 }");
+}
+
+#[test]
 fn disabled_still_validates_the_arguments() {
     let item = quote!(
         fn load() {}
