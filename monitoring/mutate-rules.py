@@ -379,8 +379,14 @@ def main():
                 with open(path, "w") as f:
                     f.write("\n".join([head, chunk]) + "\n")
                 t = time.monotonic()
-                run(["promtool", "test", "rules", "group.test.yml"], base)
+                alone = run(["promtool", "test", "rules", "group.test.yml"], base)
                 cost[(name, chunk)] = time.monotonic() - t
+                if alone.returncode != 0:
+                    # It would kill every mutation it is run for.
+                    print(alone.stdout)
+                    print(f"mutate-rules: a group of {name} fails on its own with the unmodified rules",
+                          file=sys.stderr)
+                    return 2
         print(f"{len(selected)} mutations of {RULES}, tests: {', '.join(tests)} "
               f"({baseline:.1f}s a run, {args.jobs} at a time)")
 

@@ -65,8 +65,12 @@ fn app(monitor: &vk_monitor::Monitor) -> Router {
         .route("/calls/{id}", get(call))
         .route("/many", get(many))
         .route("/fail", get(fail))
-        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)))
-        .layer(monitor.layer())
+        // As `ServiceBuilder::new().layer(monitor.layer()).layer(trace)` stacks them: the trace
+        // layer's `call`, where it opens its span, runs inside the monitor's `call`.
+        .layer(tower_layer::Stack::new(
+            TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)),
+            monitor.layer(),
+        ))
 }
 
 /// Serves `app`, sends `paths` (at once) and returns every transaction and event received,

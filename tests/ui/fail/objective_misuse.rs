@@ -21,6 +21,8 @@ const NO_THRESHOLD: Objective = Objective::new("instant").latency(Duration::ZERO
 
 const NO_NAME: Objective = Objective::new("");
 
+const TOO_FAST: Objective = Objective::new("tiny").latency(Duration::from_micros(50), 99.0);
+
 #[monitored(objective = OVER)]
 fn over() {}
 

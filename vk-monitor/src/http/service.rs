@@ -80,6 +80,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let tracker = self.track(&request);
-        ResponseFuture::new(self.inner.call(request), tracker)
+        // In the request's hub and trace: a service that does its work in `call` (tower-http's
+        // `Trace` opens its span there) does it inside the request, as when it is polled.
+        let inner = match &tracker {
+            Some(tracker) => tracker.run(|| self.inner.call(request)),
+            None => self.inner.call(request),
+        };
+        ResponseFuture::new(inner, tracker)
     }
 }

@@ -160,6 +160,14 @@ pub(crate) fn register_with_bound(
 ) -> &'static Histogram {
     let bounds = buckets_for(name);
     let own_bounds = bound.filter(|bound| !bounds.contains(bound)).map(|bound| {
+        // Once per series: an objective's units register each of theirs once.
+        eprintln!(
+            "vk-monitor: warning: {bound} s is not a bucket bound of {name}: the series \
+             {{{labels}}} gets it as a bucket of its own, and a percentile of {name} summed \
+             across series (`sum by (le)`) mixes two bucket layouts; add {bound} to the \
+             family's buckets (`buckets_for`) or choose a threshold among them",
+            labels = label_text(labels),
+        );
         let mut own = bounds.to_vec();
         own.push(bound);
         own.sort_by(f64::total_cmp);

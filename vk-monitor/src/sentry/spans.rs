@@ -224,28 +224,42 @@ pub(crate) fn start_tracing_child(
 
 #[cfg(feature = "tracing-subscriber")]
 thread_local! {
-    /// What was current before each `tracing` span with a Sentry span was entered on this
-    /// thread, innermost last: spans are exited in the reverse order.
-    static BEFORE_TRACING: RefCell<Vec<Option<Current>>> = const { RefCell::new(Vec::new()) };
+    /// Per `tracing` span with a Sentry span entered on this thread (by its id), what was
+    /// current before it, innermost last.
+    static BEFORE_TRACING: RefCell<Vec<(u64, Option<Current>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A `tracing` span's Sentry span is current while it is entered.
+/// The `tracing` span `id`'s Sentry span is current while it is entered.
 #[cfg(feature = "tracing-subscriber")]
-pub(crate) fn enter_tracing(span: &Traced) {
+pub(crate) fn enter_tracing(id: u64, span: &Traced) {
     let _ = CURRENT.try_with(|current| {
         let before = current.borrow_mut().replace(Current::Sampled(span.clone()));
-        let _ = BEFORE_TRACING.try_with(|stack| stack.borrow_mut().push(before));
+        let _ = BEFORE_TRACING.try_with(|stack| stack.borrow_mut().push((id, before)));
     });
 }
 
-/// The `tracing` span entered last on this thread is exited: what was current before it is
-/// again.
+/// The `tracing` span `id` is exited: what was current before it is again, when it is the
+/// span entered last. A span exited out of order (an `Entered` guard held across an `.await`)
+/// only leaves the stack: what is current stays, and the span entered after it will restore
+/// what was current before both.
 #[cfg(feature = "tracing-subscriber")]
-pub(crate) fn exit_tracing() {
-    let Ok(Some(before)) = BEFORE_TRACING.try_with(|stack| stack.borrow_mut().pop()) else {
-        return;
-    };
-    let _ = CURRENT.try_with(|current| *current.borrow_mut() = before);
+pub(crate) fn exit_tracing(id: u64) {
+    let before = BEFORE_TRACING.try_with(|stack| {
+        let mut stack = stack.borrow_mut();
+        match stack.iter().rposition(|(entered, _)| *entered == id) {
+            Some(last) if last + 1 == stack.len() => stack.pop().map(|(_, before)| before),
+            Some(inner) => {
+                // The span entered after it restores what was current before both.
+                let (_, before) = stack.remove(inner);
+                stack[inner].1 = before;
+                None
+            }
+            None => None,
+        }
+    });
+    if let Ok(Some(before)) = before {
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = before);
+    }
 }
 
 thread_local! {
@@ -397,5 +411,46 @@ impl<F: Future> Future for InSpan<'_, F> {
         }
         let _entered = enter_call(*this.span, *this.nested);
         this.inner.poll(cx)
+    }
+}
+
+#[cfg(all(test, feature = "tracing-subscriber"))]
+mod tracing_stack_tests {
+    use super::*;
+    use crate::sentry::baggage::Dsc;
+
+    fn traced(name: &str) -> Traced {
+        let context = TransactionContext::new(name, "test");
+        start_transaction(context, TraceBaggage::new(Dsc::default(), None))
+    }
+
+    fn current_span_id() -> Option<String> {
+        current_traced().map(|traced| match &traced.span {
+            TransactionOrSpan::Transaction(transaction) => {
+                transaction.get_trace_context().span_id.to_string()
+            }
+            TransactionOrSpan::Span(span) => span.get_span_id().to_string(),
+        })
+    }
+
+    #[test]
+    fn spans_exited_out_of_order_leave_what_is_current_consistent() {
+        let (a, b) = (traced("a"), traced("b"));
+        let id = |traced: &Traced| traced.ids().1.to_string();
+        enter_tracing(1, &a);
+        enter_tracing(2, &b);
+        assert_eq!(current_span_id(), Some(id(&b)));
+        // 1 leaves first (a guard held across an await): 2 stays current...
+        exit_tracing(1);
+        assert_eq!(current_span_id(), Some(id(&b)));
+        // ...and leaving 2 restores what was current before both, not 1.
+        exit_tracing(2);
+        assert_eq!(current_span_id(), None);
+        // An exit never entered here changes nothing.
+        enter_tracing(3, &a);
+        exit_tracing(7);
+        assert_eq!(current_span_id(), Some(id(&a)));
+        exit_tracing(3);
+        assert_eq!(current_span_id(), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The fields of `tracing` events and spans as JSON values, and the values of them Sentry may
-//! have: a field named after a secret is never sent, one named after personal data only with
-//! `SENTRY_SEND_DEFAULT_PII`, the query of a URL field (`uri`, `http.url`) loses its values as
-//! a request's query does, and every text is cut at 8 KiB.
+//! have: a field named after a secret or headers is never sent, one named after personal data
+//! only with `SENTRY_SEND_DEFAULT_PII`, the query of a URL field (`uri`, `http.url`) loses its
+//! values as a request's query does, and every text is cut at 8 KiB.
 
 use std::fmt;
 
@@ -45,7 +45,7 @@ impl Visit for FieldMap {
 /// What Sentry may have of the field `name`'s `value`, with personal data allowed (`pii`) or
 /// not.
 pub(super) fn for_sentry(name: &str, value: Value, pii: bool) -> Value {
-    if names_a_secret(name) || (!pii && names_personal_data(name)) {
+    if names_a_secret(name) || names_headers(name) || (!pii && names_personal_data(name)) {
         return FILTERED.into();
     }
     match value {
@@ -59,6 +59,13 @@ pub(super) fn for_sentry(name: &str, value: Value, pii: bool) -> Value {
         Value::String(text) => events::bounded(&text).into(),
         other => other,
     }
+}
+
+/// `headers`, `request_headers`, `http.header`: the `Debug` text of a header map carries
+/// `authorization` and `cookie` values (tower-http's `DefaultMakeSpan::include_headers`).
+fn names_headers(name: &str) -> bool {
+    name.split(['_', '-', '.'])
+        .any(|word| word.eq_ignore_ascii_case("headers") || word.eq_ignore_ascii_case("header"))
 }
 
 /// `uri`, `url`, `http.url`, `request_uri`: a word of the name is `uri` or `url`.
@@ -86,6 +93,9 @@ mod tests {
             "/calls/7?token=[Filtered]&page=2"
         );
         assert_eq!(for_sentry("curious", text("a?b=c"), false), "a?b=c");
+        let headers = text(r#"{"authorization": "Bearer x", "host": "a"}"#);
+        assert_eq!(for_sentry("headers", headers.clone(), true), FILTERED);
+        assert_eq!(for_sentry("request_headers", headers, true), FILTERED);
         assert_eq!(for_sentry("count", Value::from(3), false), 3);
         let long = "x".repeat(20_000);
         let cut = for_sentry("body", text(&long), false);

@@ -42,6 +42,10 @@ use crate::config::ConfigError;
 pub use crate::config::{LogFormat, LogSettings};
 pub use sentry_layer::SentryLayer;
 
+/// The layer's name before it sent spans too.
+#[deprecated(since = "0.3.0", note = "renamed `SentryLayer`")]
+pub type SentryEventsLayer = SentryLayer;
+
 /// The layer that turns `tracing` events into Sentry breadcrumbs (`info` and `warn`, on the
 /// current request's scope, at most the client's 100, oldest dropped) and error events
 /// (`error`, linked to the current trace, with the event's fields as context), and, when

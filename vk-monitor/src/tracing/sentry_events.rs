@@ -9,8 +9,8 @@
 //! One failure is one event: an event captured here counts as a report on its thread, so a
 //! `#[monitored]` function that logs `error!` and then returns `Err` is reported once, by the
 //! log event, which comes first (the same rule as a nested call that already reported).
-//! tower-http's `TraceLayer` logs its `error` after the failure was reported: its events are
-//! breadcrumbs.
+//! tower-http's `TraceLayer` logs its `error` after the failure was reported: inside a
+//! recorded trace its events are breadcrumbs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,11 +40,14 @@ pub(super) fn send(event: &Event<'_>, breadcrumbs_from: LevelFilter, events_from
     }
 }
 
-/// tower-http's `TraceLayer` logs an `error` for every failed response (`on_failure`): that
-/// failure is the one the monitored function or the HTTP layer reports, so the line is a
-/// breadcrumb of it rather than a second event.
+/// tower-http's `TraceLayer` logs an `error` for every failed response (`on_failure`). Inside
+/// a recorded trace that failure is the one the monitored function or the HTTP layer reports
+/// (the layer captures every 5xx of a sampled request that nothing reported), so the line is
+/// a breadcrumb of it rather than a second event. Elsewhere it stays an event: the layer does
+/// not capture the 5xx of a request sampled out.
 fn reports_a_response(event: &Event<'_>) -> bool {
     event.metadata().target() == "tower_http::trace::on_failure"
+        && spans::current_traced().is_some()
 }
 
 /// `level` is at least as severe as `filter` (`LevelFilter` orders verbosity, not severity).

@@ -101,7 +101,7 @@ where
     if let Some(span) = ctx.span(id)
         && let Some(SentrySpan(traced)) = span.extensions().get::<SentrySpan>()
     {
-        spans::enter_tracing(traced);
+        spans::enter_tracing(id.into_u64(), traced);
     }
 }
 
@@ -113,7 +113,7 @@ where
     if let Some(span) = ctx.span(id)
         && span.extensions().get::<SentrySpan>().is_some()
     {
-        spans::exit_tracing();
+        spans::exit_tracing(id.into_u64());
     }
 }
 

@@ -34,8 +34,11 @@ use crate::metrics::names::{OBJECTIVE_TARGET_RATIO, help};
 /// `objective_target_ratio` holds each target as a ratio (`0.999`, `0.99`), which is what the
 /// alert rules in `monitoring/prometheus-alerts.yml` read: they need no edit per objective.
 ///
-/// A percentile outside (0, 100), an empty name or a zero threshold is a compile error where
-/// the `const` is written (the `const` fails to evaluate, with the reason).
+/// A percentile outside (0, 100), an empty name or a threshold under 100 µs is a compile error
+/// where the `const` is written (the `const` fails to evaluate, with the reason). Choose a
+/// threshold among the histogram's bucket bounds (`DEFAULT_BUCKETS`, or the family's own
+/// from `buckets_for`): another one becomes a bucket of the objective's series only, and a
+/// percentile summed across series with different buckets is skewed (a warning says so).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Objective {
     name: &'static str,
@@ -64,12 +67,15 @@ impl Objective {
         self
     }
 
-    /// `percentile`% of calls must take at most `threshold`, e.g. 250 ms for `99.0`.
+    /// `percentile`% of calls must take at most `threshold` (100 µs or more), e.g. 250 ms for
+    /// `99.0`.
     #[track_caller]
     pub const fn latency(mut self, threshold: Duration, percentile: f64) -> Objective {
+        // Prometheus 3 writes a bucket bound under 1e-4 in exponent form (`5e-05`), which the
+        // alert rules cannot match with the threshold label.
         assert!(
-            !threshold.is_zero(),
-            "an objective's latency threshold must be above zero"
+            threshold.as_nanos() >= 100_000,
+            "an objective's latency threshold must be at least 100 microseconds"
         );
         check_percentile(percentile);
         self.latency = Some((threshold, percentile));
