@@ -17,7 +17,10 @@ some behaviour of the rules is not pinned by any test. The script fails listing 
 survivors. To keep the run short, a mutation runs only the test groups that name the mutated
 rule, or a rule reading what it records: a group that names neither cannot fail because of it.
 Those groups run one at a time, the ones naming the rule first and each set cheapest first,
-until one fails: a mutation is killed by any one, and most die in the first.
+until one fails: a mutation is killed by any one, and most die in the first. Each runs
+against a copy of the mutated file that holds only the rules the group names and the
+recording rules they read (promtool evaluates every rule of the file at every step); each
+group is first run that way against the unmodified rules, and must pass.
 
 A mutation that cannot change what the rules do is listed in EQUIVALENT with the reason; it
 is still run, and the script also fails if the tests do tell it apart (the reason is wrong).
@@ -267,6 +270,60 @@ def readers(text):
     return out
 
 
+def dependencies(text):
+    """{rule name: the names of the recording rules its output depends on, transitively,
+    itself included}."""
+    lines = text.split("\n")
+    rules = parse_rules(lines)
+    recorded = {r.name for r in rules if r.kind == "record"}
+    reads = {}
+    for r in rules:
+        expr = "\n".join(lines[i] for i in r.expr)
+        reads.setdefault(r.name, set()).update(o for o in recorded if o != r.name and mentions(expr, o))
+    out = {}
+    for name in reads:
+        seen, todo = {name}, [name]
+        while todo:
+            for other in reads.get(todo.pop(), ()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        out[name] = seen
+    return out
+
+
+def trimmed(text, keep):
+    """The rule file with only the rules named in `keep`, in their groups and order, and
+    without the groups left empty: a test evaluates every rule of its file at every step, so
+    a group of tests runs faster against the rules it reads."""
+    lines = text.split("\n")
+    preamble, groups_, rule = [], [], None
+    for line in lines:
+        if re.match(r"^  - name:", line):
+            groups_.append([line])  # the group's header, then its rules
+            rule = None
+            continue
+        m = re.match(r"^\s*- (?:alert|record):\s*(\S+)\s*$", line)
+        if m and groups_:
+            rule = [m.group(1), line]
+            groups_[-1].append(rule)
+            continue
+        if not groups_:
+            preamble.append(line)
+        elif rule is None:
+            groups_[-1][0] += "\n" + line
+        else:
+            rule.append(line)
+    out = list(preamble)
+    for header, *rules in groups_:
+        kept = [r for r in rules if r[0] in keep]
+        if kept:
+            out.append(header)
+            for r in kept:
+                out.extend(r[1:])
+    return "\n".join(out)
+
+
 def groups(text):
     """A test file as (head, [group]): the text up to its `tests:` line, then each list item
     under it, comments and all, as written."""
@@ -331,6 +388,16 @@ def main():
         with open(os.path.join(HERE, name)) as f:
             test_groups[name] = groups(f.read())
 
+    # What each group reads: the rules it names and the recording rules those depend on.
+    rule_names = {r.name for r in parse_rules(original.split("\n"))}
+    depends = dependencies(original)
+    keep = {}
+    for name in tests:
+        for chunk in test_groups[name][1]:
+            text = uncommented(chunk)
+            named = {n for n in rule_names if mentions(text, n)}
+            keep[(name, chunk)] = set().union(*(depends[n] for n in named)) if named else set()
+
     def relevant(rule):
         """[(test file, group)] that name what `rule` can change: the groups that name the
         rule itself first, then those that name only a rule reading it."""
@@ -372,20 +439,24 @@ def main():
             return 2
         # What each group costs on its own, so that a mutation runs the cheap ones first.
         cost = {}
+        alone_dir = os.path.join(work, "alone")
+        os.mkdir(alone_dir)
         for name in tests:
             head, chunks = test_groups[name]
             for chunk in chunks:
-                path = os.path.join(base, "group.test.yml")
-                with open(path, "w") as f:
+                with open(os.path.join(alone_dir, "group.test.yml"), "w") as f:
                     f.write("\n".join([head, chunk]) + "\n")
+                with open(os.path.join(alone_dir, RULES), "w") as f:
+                    f.write(trimmed(original, keep[(name, chunk)]))
                 t = time.monotonic()
-                alone = run(["promtool", "test", "rules", "group.test.yml"], base)
+                alone = run(["promtool", "test", "rules", "group.test.yml"], alone_dir)
                 cost[(name, chunk)] = time.monotonic() - t
                 if alone.returncode != 0:
-                    # It would kill every mutation it is run for.
+                    # It would kill every mutation it is run for: it needs a rule it does not
+                    # name, or it fails with every rule there.
                     print(alone.stdout)
-                    print(f"mutate-rules: a group of {name} fails on its own with the unmodified rules",
-                          file=sys.stderr)
+                    print(f"mutate-rules: a group of {name} fails on its own with the unmodified "
+                          f"rules it reads", file=sys.stderr)
                     return 2
         print(f"{len(selected)} mutations of {RULES}, tests: {', '.join(tests)} "
               f"({baseline:.1f}s a run, {args.jobs} at a time)")
@@ -414,10 +485,13 @@ def main():
             plan = sorted(direct, key=lambda g: cost[g]) + sorted(indirect, key=lambda g: cost[g])
             outputs = []
             for k, (name, chunk) in enumerate(plan):
-                group_file = f"{k}-{name}"
-                with open(os.path.join(d, group_file), "w") as f:
+                gd = os.path.join(d, str(k))
+                os.mkdir(gd)
+                with open(os.path.join(gd, name), "w") as f:
                     f.write("\n".join([test_groups[name][0], chunk]) + "\n")
-                tested = run(["promtool", "test", "rules", group_file], d)
+                with open(os.path.join(gd, RULES), "w") as f:
+                    f.write(trimmed(text, keep[(name, chunk)]))
+                tested = run(["promtool", "test", "rules", name], gd)
                 if tested.returncode != 0:
                     shutil.rmtree(d, ignore_errors=True)
                     return n, desc, "killed", tested.stdout
