@@ -18,7 +18,9 @@ use tracing::Level;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use vk_monitor::monitored;
-use vk_monitor_tests::{SentryReceiver, http_get, in_child_process, is_child_process};
+use vk_monitor_tests::{
+    SentryReceiver, http_get, in_child_process, is_child_process, run_with_env,
+};
 
 #[tracing::instrument(fields(user_email = "ada@example.com", rows = tracing::field::Empty))]
 async fn load_call(id: u64) -> u64 {
@@ -81,12 +83,7 @@ fn run(
     expected: usize,
 ) -> (Vec<Transaction<'static>>, Vec<Event<'static>>) {
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    run_with_env(&[], async {
         let receiver = SentryReceiver::start().await;
         let monitor = receiver
             .monitor_builder("tracing-spans", "1.0.0")
