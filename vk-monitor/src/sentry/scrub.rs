@@ -48,8 +48,14 @@ const PERSONAL_WORDS: &[&str] = &[
 /// Whether a field named `name` holds personal data: sent only with `SENTRY_SEND_DEFAULT_PII`.
 #[cfg(feature = "tracing-subscriber")]
 pub(crate) fn names_personal_data(name: &str) -> bool {
-    // `userEmail` and `clientIP` are words too: split before each capital that follows a
-    // lowercase letter.
+    has_word(name, PERSONAL_WORDS)
+}
+
+/// Whether one of `words` (lowercase) is a whole word of the field name `name`, in any case:
+/// `snake_case`, `kebab-case` and dotted names, and `camelCase`, where a capital that follows a
+/// lowercase letter starts a word (`userEmail`, `clientIP`).
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) fn has_word(name: &str, words: &[&str]) -> bool {
     let mut spaced = String::with_capacity(name.len() + 4);
     let mut previous_lower = false;
     for c in name.chars() {
@@ -61,7 +67,7 @@ pub(crate) fn names_personal_data(name: &str) -> bool {
     }
     spaced
         .split(['_', '-', '.'])
-        .any(|word| PERSONAL_WORDS.contains(&word))
+        .any(|word| words.contains(&word))
 }
 
 /// Whether a (decoded, any case) name holds a secret's name.

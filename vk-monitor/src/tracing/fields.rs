@@ -9,7 +9,7 @@ use ::tracing::field::{Field, Visit};
 use serde_json::{Map, Value};
 
 use crate::sentry::events;
-use crate::sentry::scrub::{FILTERED, names_a_secret, names_personal_data, scrub_query};
+use crate::sentry::scrub::{FILTERED, has_word, names_a_secret, names_personal_data, scrub_query};
 
 /// Fields as JSON values, by name.
 #[derive(Default)]
@@ -64,14 +64,12 @@ pub(super) fn for_sentry(name: &str, value: Value, pii: bool) -> Value {
 /// `headers`, `request_headers`, `http.header`: the `Debug` text of a header map carries
 /// `authorization` and `cookie` values (tower-http's `DefaultMakeSpan::include_headers`).
 fn names_headers(name: &str) -> bool {
-    name.split(['_', '-', '.'])
-        .any(|word| word.eq_ignore_ascii_case("headers") || word.eq_ignore_ascii_case("header"))
+    has_word(name, &["header", "headers"])
 }
 
 /// `uri`, `url`, `http.url`, `request_uri`: a word of the name is `uri` or `url`.
 fn names_a_url(name: &str) -> bool {
-    name.split(['_', '-', '.'])
-        .any(|word| word.eq_ignore_ascii_case("uri") || word.eq_ignore_ascii_case("url"))
+    has_word(name, &["uri", "url"])
 }
 
 #[cfg(test)]

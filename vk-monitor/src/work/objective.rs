@@ -118,15 +118,16 @@ pub(crate) struct ObjectiveLabels {
 impl ObjectiveLabels {
     /// The labels of `objective`; its targets are exported from now on.
     pub(crate) fn of(objective: &Objective) -> ObjectiveLabels {
-        export_targets(objective);
-        ObjectiveLabels {
+        let labels = ObjectiveLabels {
             name: objective.name,
             success: objective.success.map(|p| p.to_string().into()),
             latency: objective.latency.map(|(threshold, p)| {
                 let seconds = threshold.as_secs_f64();
                 (p.to_string().into(), seconds.to_string().into(), seconds)
             }),
-        }
+        };
+        labels.export_targets(objective);
+        labels
     }
 
     /// The labels of the calls counter: none without a success rate.
@@ -160,37 +161,43 @@ impl ObjectiveLabels {
 /// The targets exported so far: one `objective_target_ratio` series each.
 static EXPORTED: Mutex<Vec<(&'static str, u64, Option<u128>)>> = Mutex::new(Vec::new());
 
-/// Exports `objective`'s targets as `objective_target_ratio`, once per process.
-fn export_targets(objective: &Objective) {
-    let mut exported = EXPORTED.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut export = |percentile: f64, threshold: Option<Duration>| {
-        let key = (
-            objective.name,
-            percentile.to_bits(),
-            threshold.map(|t| t.as_nanos()),
-        );
-        if exported.contains(&key) {
-            return;
+impl ObjectiveLabels {
+    /// Exports `objective`'s targets as `objective_target_ratio`, with these labels, once per
+    /// process.
+    fn export_targets(&self, objective: &Objective) {
+        let mut exported = EXPORTED.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut export =
+            |percentile: f64, labels: &[(&'static str, &str)], threshold: Option<Duration>| {
+                let key = (
+                    self.name,
+                    percentile.to_bits(),
+                    threshold.map(|t| t.as_nanos()),
+                );
+                if exported.contains(&key) {
+                    return;
+                }
+                exported.push(key);
+                let name = OBJECTIVE_TARGET_RATIO;
+                // Rounded so that 99.9 reads 0.999, not 0.9990000000000001.
+                let ratio = (percentile / 100.0 * 1e12).round() / 1e12;
+                gauge::set(name, help(name), labels, ratio);
+            };
+        if let (Some(percentile), Some(label)) = (objective.success, &self.success) {
+            let labels = [
+                ("objective_name", self.name),
+                ("objective_percentile", &**label),
+            ];
+            export(percentile, &labels, None);
         }
-        exported.push(key);
-        let percentile_label = percentile.to_string();
-        let threshold_label = threshold.map(|t| t.as_secs_f64().to_string());
-        let mut labels = vec![
-            ("objective_name", objective.name),
-            ("objective_percentile", percentile_label.as_str()),
-        ];
-        if let Some(threshold) = &threshold_label {
-            labels.push(("objective_latency_threshold", threshold));
+        if let (Some((threshold, percentile)), Some((label, seconds, _))) =
+            (objective.latency, &self.latency)
+        {
+            let labels = [
+                ("objective_name", self.name),
+                ("objective_percentile", &**label),
+                ("objective_latency_threshold", &**seconds),
+            ];
+            export(percentile, &labels, Some(threshold));
         }
-        let name = OBJECTIVE_TARGET_RATIO;
-        // Rounded so that 99.9 reads 0.999, not 0.9990000000000001.
-        let ratio = (percentile / 100.0 * 1e12).round() / 1e12;
-        gauge::set(name, help(name), &labels, ratio);
-    };
-    if let Some(percentile) = objective.success {
-        export(percentile, None);
-    }
-    if let Some((threshold, percentile)) = objective.latency {
-        export(percentile, Some(threshold));
     }
 }
